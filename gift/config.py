@@ -1,0 +1,187 @@
+"""`GIFTConfig`: where GIFT goes and what its generator looks like.
+
+A `transformers.PretrainedConfig`, so it round-trips through JSON with `save_pretrained` /
+`from_pretrained`. Every value is validated here, when the config is built, so a bad value fails
+before any model is touched.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from typing import Any
+
+import torch
+from transformers import PretrainedConfig
+
+DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+BLOCK_TYPES = ("simple_block", "mlp", "transformer", "mlp_mixer")
+ACT_LAYERS = ("identity", "relu", "gelu", "silu", "tanh")
+NORM_LAYERS = ("none", "l2", "ln")
+
+# Options of the generator block (DESIGN.md §1). Defaults live here and only here.
+GENERATOR_DEFAULTS: dict[str, Any] = {
+    "block_type": "simple_block",  # simple_block | mlp | transformer | mlp_mixer
+    "act_layer": "identity",  # simple_block: activation between the projections
+    "norm_layer": "none",  # none | l2 (normalise each row of W φ) | ln (LayerNorm over r)
+    "mlp_ratio": 4.0,  # mlp / transformer / mlp_mixer: hidden width = r * mlp_ratio
+    "num_heads": 1,  # transformer: attention heads over the d_out row-tokens (must divide r)
+    "num_blocks": 1,  # mlp / transformer / mlp_mixer: blocks stacked between the projections
+    "num_mixed_tokens": 64,  # mlp_mixer: token-mixing width (d_out -> this -> d_out)
+}
+
+
+def _closest(name: str, choices) -> str:
+    match = difflib.get_close_matches(name, list(choices), n=1)
+    return f" Did you mean {match[0]!r}?" if match else ""
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> str:
+    """Return the canonical dtype string for `dtype` (a string such as "bfloat16" or a torch dtype)."""
+    if dtype is None:
+        return "float32"
+    if isinstance(dtype, torch.dtype):
+        for name, value in DTYPES.items():
+            if value == dtype:
+                return name
+        raise TypeError(f"GIFTConfig dtype={dtype} is not supported; use one of {list(DTYPES)}.")
+    name = str(dtype).removeprefix("torch.")
+    name = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}.get(name, name)
+    if name not in DTYPES:
+        raise ValueError(f"GIFTConfig dtype={dtype!r} is not supported; use one of {list(DTYPES)}.")
+    return name
+
+
+def _validate_generator(options: dict[str, Any] | None) -> dict[str, Any]:
+    options = dict(options or {})
+    unknown = [key for key in options if key not in GENERATOR_DEFAULTS]
+    if unknown:
+        key = unknown[0]
+        raise ValueError(
+            f"gift_parameters has an unknown key {key!r}.{_closest(key, GENERATOR_DEFAULTS)} "
+            f"Valid keys: {sorted(GENERATOR_DEFAULTS)}."
+        )
+    resolved = {**GENERATOR_DEFAULTS, **options}
+    for key, choices in (("block_type", BLOCK_TYPES), ("act_layer", ACT_LAYERS), ("norm_layer", NORM_LAYERS)):
+        value = resolved[key]
+        if value is None and key == "norm_layer":
+            resolved[key] = value = "none"
+        if value not in choices:
+            raise ValueError(f"gift_parameters[{key!r}]={value!r} is not one of {list(choices)}.{_closest(str(value), choices)}")
+    for key in ("num_heads", "num_blocks", "num_mixed_tokens"):
+        if not isinstance(resolved[key], int) or resolved[key] < 1:
+            raise ValueError(f"gift_parameters[{key!r}] must be a positive integer, got {resolved[key]!r}.")
+    if not isinstance(resolved["mlp_ratio"], (int, float)) or resolved["mlp_ratio"] <= 0:
+        raise ValueError(f"gift_parameters['mlp_ratio'] must be a positive number, got {resolved['mlp_ratio']!r}.")
+    return resolved
+
+
+def _validate_targets(target_modules: Any) -> list[str] | str:
+    if isinstance(target_modules, str):
+        return target_modules  # one regex, matched against full module names
+    if not isinstance(target_modules, (list, tuple)) or not target_modules:
+        raise ValueError(
+            f"GIFTConfig target_modules={target_modules!r}: give a non-empty list of module-name suffixes "
+            "(':' stands for '.', e.g. ['q_proj', 'v_proj'] or ['attn:proj']) or one regex string."
+        )
+    if not all(isinstance(t, str) and t for t in target_modules):
+        raise ValueError(f"GIFTConfig target_modules entries must be non-empty strings, got {target_modules!r}.")
+    return list(target_modules)
+
+
+def _validate_enable_gift(enable_gift: Any) -> dict[str, list[bool]]:
+    if enable_gift is None:
+        return {}
+    if not isinstance(enable_gift, dict):
+        raise ValueError(f"GIFTConfig enable_gift must map a target to a list of booleans, got {enable_gift!r}.")
+    for target, flags in enable_gift.items():
+        if not isinstance(flags, (list, tuple)) or not flags or not all(isinstance(f, bool) for f in flags):
+            raise ValueError(f"enable_gift[{target!r}] must be a non-empty list of booleans such as [True, False, True].")
+        if not any(flags):
+            raise ValueError(f"enable_gift[{target!r}]={flags}: enable at least one slice, or drop the target.")
+    return {target: list(flags) for target, flags in enable_gift.items()}
+
+
+class GIFTConfig(PretrainedConfig):
+    """Configuration of GIFT: Ŵ = W (I + φ ψ) on every target linear layer, one θ = (φ, ψ) per target type.
+
+    Args:
+        rank: r, the width of the generator (φ: d_in×r, ψ: r×d_in).
+        target_modules: module-name suffixes (':' stands for '.', so `attn:proj` matches `blocks.3.attn.proj`),
+            one θ per entry; or one regex string matched (fullmatch) against full module names, one θ per
+            module name with its layer index removed (`layers.3.self_attn.q_proj` → `self_attn.q_proj`).
+        dtype: dtype of θ, "float32" (default), "bfloat16" or "float16"; a torch dtype is accepted too.
+        gift_parameters: the generator block between the projections; keys and defaults in `GENERATOR_DEFAULTS`.
+        in_projection_bias / out_projection_bias: add a bias to φ / ψ (initialised to zero).
+        enable_gift: for fused projections, which equal output slices get GIFT, e.g. {"attn:qkv": [True, False, True]};
+            each enabled slice has its own θ, like q_proj and v_proj in a Llama.
+        share_projections: one θ for every target (all targets must have the same d_in).
+        layers_to_transform: layer indices (or one index) to wrap; None wraps every layer.
+        layers_pattern: the name of the module list holding the layers ("layers", "blocks", "layer"); by default
+            the first numeric component of a module name is its layer index.
+    """
+
+    model_type = "gift"
+
+    def __init__(
+        self,
+        rank: int = 64,
+        target_modules: list[str] | str | None = None,
+        dtype: str | torch.dtype | None = "float32",
+        gift_parameters: dict[str, Any] | None = None,
+        in_projection_bias: bool = False,
+        out_projection_bias: bool = False,
+        enable_gift: dict[str, list[bool]] | None = None,
+        share_projections: bool = False,
+        layers_to_transform: int | list[int] | None = None,
+        layers_pattern: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if "gift_paramters" in kwargs:  # the misspelling of the original README, honoured
+            warnings.warn(
+                "GIFTConfig got 'gift_paramters' (misspelt); using it as 'gift_parameters'.", UserWarning, stacklevel=2
+            )
+            misspelt = kwargs.pop("gift_paramters")
+            gift_parameters = {**(misspelt or {}), **(gift_parameters or {})}
+        kwargs.pop("torch_dtype", None)
+        if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
+            raise ValueError(f"GIFTConfig rank must be an integer >= 1, got {rank!r}.")
+        self.rank = rank
+        self.target_modules = _validate_targets(target_modules if target_modules is not None else ["q_proj", "v_proj"])
+        self.gift_dtype = resolve_dtype(dtype)
+        self.gift_parameters = _validate_generator(gift_parameters)
+        self.in_projection_bias = bool(in_projection_bias)
+        self.out_projection_bias = bool(out_projection_bias)
+        self.enable_gift = _validate_enable_gift(enable_gift)
+        self.share_projections = bool(share_projections)
+        if isinstance(layers_to_transform, int):
+            layers_to_transform = [layers_to_transform]
+        self.layers_to_transform = list(layers_to_transform) if layers_to_transform is not None else None
+        self.layers_pattern = layers_pattern
+        super().__init__(**kwargs)
+
+    # `dtype` is also a PretrainedConfig attribute; keep GIFT's own under another name so transformers'
+    # handling of model dtypes never rewrites it, and expose it as `config.dtype`.
+    @property
+    def dtype(self) -> str:  # type: ignore[override]
+        return self.gift_dtype
+
+    @dtype.setter
+    def dtype(self, value: str | torch.dtype | None) -> None:
+        if value is not None and "gift_dtype" in self.__dict__:
+            self.gift_dtype = resolve_dtype(value)
+
+    @property
+    def torch_dtype_of_theta(self) -> torch.dtype:
+        return DTYPES[self.gift_dtype]
+
+    @property
+    def is_linear_generator(self) -> bool:
+        """True when ΔW = W φ ψ (+ biases) is affine in W, which allows the input-side form and exact unmerge."""
+        options = self.gift_parameters
+        return options["block_type"] == "simple_block" and options["act_layer"] == "identity" and options["norm_layer"] == "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        output = super().to_dict()
+        output["dtype"] = output.pop("gift_dtype", self.gift_dtype)
+        return output

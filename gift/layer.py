@@ -1,0 +1,197 @@
+"""`GIFTLinear`: a frozen linear layer whose weight is generated from itself, computed without ΔW."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers.pytorch_utils import Conv1D
+
+from .generator import GIFTGenerator
+
+SUPPORTED_BASE_LAYERS = (nn.Linear, Conv1D)
+
+
+def weight_out_in(layer: nn.Module) -> torch.Tensor:
+    """The base weight as W ∈ R^{d_out×d_in} (a view: Conv1D stores Wᵀ)."""
+    return layer.weight.T if isinstance(layer, Conv1D) else layer.weight
+
+
+def layer_shape(layer: nn.Module) -> tuple[int, int]:
+    d_out, d_in = weight_out_in(layer).shape
+    return d_out, d_in
+
+
+class GIFTLinear(nn.Module):
+    """y = Ŵ x + b with Ŵ = W (I + φ ψ), i.e. ŷ = W x + b + ΔW x, ΔW = out(block(in(W))).
+
+    Symbols → variables: W = `base_layer.weight` (transposed for `Conv1D`), b = `base_layer.bias`;
+    φ, ψ, b_in, b_out and the block live in the shared `GIFTGenerator` (see its docstring). ΔW is never
+    materialised in the forward; one of two exact forms is used per call, whichever costs fewer FLOPs:
+
+    * input-side form, for the linear generator on an unsliced layer:
+          ŷ = W (x + φ (ψ x)) + b + 1 (b_inᵀ ψ x + b_outᵀ x)
+      the unchanged base layer is called on an edited input: 2·r·d_in extra FLOPs per token.
+    * generated-B form, for any generator and for output slices of fused projections:
+          ŷ_s = W_s x + b_s + G_s (ψ x) + 1 b_outᵀ x,   G_s = block(W_s φ + b_in) ∈ R^{d_out_s×r}
+      LoRA with a generated B: r·(d_in + d_out) per token plus d_out·d_in·r once per call. Under
+      `torch.no_grad` (evaluation, generation) G_s is cached until θ or W changes.
+
+    `slices` holds (row range, generator) pairs: one pair covering all rows for a plain target, one per
+    enabled slice for a fused projection such as timm's `attn.qkv`.
+    """
+
+    def __init__(self, base_layer: nn.Module, slices: list[tuple[slice, GIFTGenerator]]) -> None:
+        super().__init__()
+        if not isinstance(base_layer, SUPPORTED_BASE_LAYERS):
+            raise TypeError(f"GIFTLinear wraps nn.Linear or transformers Conv1D, got {type(base_layer).__name__}.")
+        self.base_layer = base_layer
+        self.d_out, self.d_in = layer_shape(base_layer)
+        # Generators are owned (registered) by the wrapper, once; layers keep plain references so θ is one
+        # object across depth and appears once in state_dict / parameters().
+        self._slices = list(slices)
+        self.merged = False
+        self.disabled = False
+        self._cache: dict[int, tuple[tuple, torch.Tensor]] = {}
+        self._originals: dict[int, torch.Tensor] = {}
+
+    @property
+    def generators(self) -> list[GIFTGenerator]:
+        return [generator for _, generator in self._slices]
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return self.base_layer.weight
+
+    @property
+    def bias(self) -> torch.Tensor | None:
+        return self.base_layer.bias
+
+    def extra_repr(self) -> str:
+        rows = ", ".join(f"{s.start}:{s.stop}" for s, _ in self._slices)
+        return f"d_in={self.d_in}, d_out={self.d_out}, rows=[{rows}], merged={self.merged}"
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.merged or self.disabled:
+            return self.base_layer(x)
+        if self._input_side_is_cheaper(x):
+            return self._forward_input_side(x)
+        return self._forward_generated_b(x)
+
+    def _input_side_is_cheaper(self, x: torch.Tensor) -> bool:
+        (rows, generator), *rest = self._slices
+        if rest or not generator.is_linear or (rows.stop - rows.start) != self.d_out:
+            return False
+        tokens, r = x.numel() // self.d_in, generator.rank
+        input_side = 2 * r * self.d_in * tokens
+        generated_b = r * (self.d_in + self.d_out) * tokens
+        if not self._cache_is_valid(0):
+            # forward G = W φ, plus its two backward products when θ is being trained
+            generated_b += self.d_out * self.d_in * r * (3 if torch.is_grad_enabled() else 1)
+        return input_side <= generated_b
+
+    def _forward_input_side(self, x: torch.Tensor) -> torch.Tensor:
+        generator = self.generators[0]
+        x_theta = x.to(generator.dtype)
+        coefficients = x_theta @ generator.out_proj.weight  # ψ x: (..., r)
+        edited = x + (coefficients @ generator.in_proj.weight).to(x.dtype)  # x + φ ψ x: (..., d_in)
+        out = self.base_layer(edited)
+        shift = None
+        if generator.in_proj.bias is not None:
+            shift = coefficients @ generator.in_proj.bias  # b_inᵀ ψ x: (...)
+        if generator.out_proj.bias is not None:
+            out_bias_term = x_theta @ generator.out_proj.bias  # b_outᵀ x
+            shift = out_bias_term if shift is None else shift + out_bias_term
+        return out if shift is None else out + shift.unsqueeze(-1).to(out.dtype)
+
+    def _forward_generated_b(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.base_layer(x)
+        weight = weight_out_in(self.base_layer)
+        updates = []
+        for index, (rows, generator) in enumerate(self._slices):
+            x_theta = x.to(generator.dtype)
+            generated = self._generated_b(index, weight[rows], generator)  # G_s: (d_out_s, r)
+            update = (x_theta @ generator.out_proj.weight) @ generated.T  # G_s ψ x: (..., d_out_s)
+            if generator.out_proj.bias is not None:
+                update = update + (x_theta @ generator.out_proj.bias).unsqueeze(-1)
+            updates.append((rows, update.to(out.dtype)))
+        if len(updates) == 1 and (updates[0][0].stop - updates[0][0].start) == self.d_out:
+            return out + updates[0][1]
+        pieces, cursor = [], 0  # concatenate slice updates with zero gaps: no in-place writes on autograd outputs
+        for rows, update in updates + [(slice(self.d_out, self.d_out), None)]:
+            if rows.start > cursor:
+                pieces.append(out.new_zeros(*out.shape[:-1], rows.start - cursor))
+            if update is not None:
+                pieces.append(update)
+            cursor = rows.stop
+        return out + torch.cat(pieces, dim=-1)
+
+    # ------------------------------------------------------------------ the G cache
+    def _cache_key(self, index: int) -> tuple:
+        rows, generator = self._slices[index]
+        tensors = [self.base_layer.weight, *generator.parameters()]
+        return tuple((t.data_ptr(), t._version, t.device, t.dtype) for t in tensors)
+
+    def _cache_is_valid(self, index: int) -> bool:
+        entry = self._cache.get(index)
+        return entry is not None and not torch.is_grad_enabled() and entry[0] == self._cache_key(index)
+
+    def _generated_b(self, index: int, weight_rows: torch.Tensor, generator: GIFTGenerator) -> torch.Tensor:
+        if torch.is_grad_enabled():
+            self._cache.pop(index, None)
+            return generator.generated_b(weight_rows)
+        if not self._cache_is_valid(index):
+            self._cache[index] = (self._cache_key(index), generator.generated_b(weight_rows))
+        return self._cache[index][1]
+
+    # ------------------------------------------------------------------ merge / unmerge
+    @torch.no_grad()
+    def merge(self) -> None:
+        """W ← W + ΔW, slice by slice; forward then calls the base layer alone."""
+        if self.merged:
+            return
+        weight = weight_out_in(self.base_layer)
+        for index, (rows, generator) in enumerate(self._slices):
+            if not generator.is_linear:  # ΔW is not invertible from Ŵ: keep the original rows
+                self._originals[index] = weight[rows].clone()
+            weight[rows] += generator.delta(weight[rows]).to(weight.dtype)
+        self._cache.clear()
+        self.merged = True
+
+    @torch.no_grad()
+    def unmerge(self) -> None:
+        """Restore W. Linear generator: W = (Ŵ − 1cᵀ)(I + φψ)⁻¹ by Woodbury, in float64; else the kept copy."""
+        if not self.merged:
+            return
+        weight = weight_out_in(self.base_layer)
+        for index, (rows, generator) in enumerate(self._slices):
+            if index in self._originals:
+                weight[rows] = self._originals.pop(index)
+                continue
+            merged = weight[rows].double()
+            shift = generator.affine_shift()
+            if shift is not None:
+                merged = merged - shift.double()
+            phi = generator.in_proj.weight.T.double()  # (d_in, r)
+            psi = generator.out_proj.weight.T.double()  # (r, d_in)
+            eye_r = torch.eye(phi.shape[1], dtype=torch.float64, device=phi.device)
+            # (I + φψ)⁻¹ = I − φ (I_r + ψφ)⁻¹ ψ
+            restored = merged - (merged @ phi) @ torch.linalg.solve(eye_r + psi @ phi, psi)
+            weight[rows] = restored.to(weight.dtype)
+        self._cache.clear()
+        self.merged = False
+
+    def unwrap(self) -> nn.Module:
+        """The base layer, with ΔW folded in if merged."""
+        return self.base_layer
+
+
+def slice_rows(d_out: int, flags: list[bool] | None) -> list[tuple[int, slice]]:
+    """(slice index, rows) for each enabled equal output slice; the whole layer when `flags` is None."""
+    if not flags:
+        return [(0, slice(0, d_out))]
+    if d_out % len(flags):
+        raise ValueError(f"enable_gift has {len(flags)} slices, which does not divide the layer's {d_out} outputs.")
+    size = d_out // len(flags)
+    return [(i, slice(i * size, (i + 1) * size)) for i, on in enumerate(flags) if on]
+

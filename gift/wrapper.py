@@ -1,0 +1,255 @@
+"""Wrappers that put GIFT into a backbone: generic, causal LM (HF), sequence classification (HF), timm images."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import GIFTConfig
+from .generator import GIFTGenerator
+from .layer import GIFTLinear, layer_shape, slice_rows
+from .targets import Target, find_targets, group_by_type
+
+
+@dataclass(frozen=True)
+class ParameterCount:
+    """Trainable parameters the way the paper counts them: θ against the backbone, task head apart."""
+
+    gift: int  # θ: 2·d_in·r per target type (+ biases and block), independent of depth
+    head: int  # the trained task head (classifier), 0 for a causal LM
+    backbone: int  # every backbone parameter except the head
+
+    @property
+    def gift_percent(self) -> float:
+        return 100.0 * self.gift / self.backbone if self.backbone else 0.0
+
+    @property
+    def trainable(self) -> int:
+        return self.gift + self.head
+
+    def __str__(self) -> str:
+        return (
+            f"GIFT θ: {self.gift:,} ({self.gift_percent:.3f}% of {self.backbone:,} backbone parameters); "
+            f"head: {self.head:,}; trainable: {self.trainable:,}"
+        )
+
+
+def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    setattr(root.get_submodule(parent_name) if parent_name else root, child, module)
+
+
+class GIFTWrapper(nn.Module):
+    """Wrap any `nn.Module`: freeze it, replace each target linear layer by a `GIFTLinear`, and own θ.
+
+    θ lives in `self.gift_generators` (one `GIFTGenerator` per target type, or one for all with
+    `share_projections`), so every trainable GIFT parameter is named `gift_generators.<type>.…`.
+    `head_modules` names backbone submodules that train with θ (a classifier); everything else is frozen.
+    Attributes the wrapper lacks (`config`, `device`, `generate`, …) are looked up on the backbone.
+    """
+
+    default_head_modules: tuple[str, ...] = ()
+
+    def __init__(self, config: GIFTConfig, backbone: nn.Module, *, head_modules: Sequence[str] | None = None) -> None:
+        super().__init__()
+        if not isinstance(config, GIFTConfig):
+            raise TypeError(f"GIFTWrapper expects a GIFTConfig as its first argument, got {type(config).__name__}.")
+        self.gift_config = config
+        self.backbone = backbone
+        self.head_modules = tuple(self._resolve_head_modules(head_modules))
+        backbone.requires_grad_(False)
+        for name in self.head_modules:
+            backbone.get_submodule(name).requires_grad_(True)
+        self.gift_generators = nn.ModuleDict()
+        self.gift_layers: dict[str, GIFTLinear] = {}
+        self._inject(find_targets(backbone, config))
+
+    # ------------------------------------------------------------------ construction
+    def _resolve_head_modules(self, head_modules: Sequence[str] | None) -> list[str]:
+        names = list(self.default_head_modules if head_modules is None else head_modules)
+        for name in names:
+            try:
+                self.backbone.get_submodule(name)
+            except AttributeError:
+                children = [n for n, _ in self.backbone.named_children()]
+                raise ValueError(
+                    f"head_modules entry {name!r} is not a submodule of {type(self.backbone).__name__}; "
+                    f"its top-level modules are {children}."
+                ) from None
+        return names
+
+    def _inject(self, targets: list[Target]) -> None:
+        config = self.gift_config
+        groups = group_by_type(targets)
+        slices_of: dict[str, list[tuple[int, slice]]] = {}
+        for key, members in groups.items():
+            d_out, _ = layer_shape(members[0].module)
+            slices_of[key] = slice_rows(d_out, config.enable_gift.get(key))
+        generators = self._make_generators(groups, slices_of)
+        for target in targets:
+            pairs = [(rows, generators[(target.type_key, index)]) for index, rows in slices_of[target.type_key]]
+            layer = GIFTLinear(target.module, pairs)
+            _set_submodule(self.backbone, target.name, layer)
+            self.gift_layers[target.name] = layer
+
+    def _make_generators(
+        self, groups: dict[str, list[Target]], slices_of: dict[str, list[tuple[int, slice]]]
+    ) -> dict[tuple[str, int], GIFTGenerator]:
+        """One generator per (type, enabled slice); with share_projections one for all of them."""
+        config = self.gift_config
+        wanted = {}  # (type, slice index) -> (module key, d_in, d_out of the slice, a weight for device)
+        for key, members in groups.items():
+            d_out, d_in = layer_shape(members[0].module)
+            fused = len(config.enable_gift.get(key, [])) > 0
+            for index, rows in slices_of[key]:
+                module_key = f"{key}:slice{index}" if fused else key
+                wanted[(key, index)] = (module_key, d_in, rows.stop - rows.start, members[0].module.weight)
+        if config.share_projections:
+            self._check_shareable(wanted)
+            wanted = {k: ("shared", *rest) for k, (_, *rest) in wanted.items()}
+        made: dict[str, GIFTGenerator] = {}
+        for module_key, d_in, d_out, weight in wanted.values():
+            if module_key not in made:
+                made[module_key] = GIFTGenerator(
+                    d_in,
+                    config.rank,
+                    d_out=d_out,
+                    options=config.gift_parameters,
+                    in_bias=config.in_projection_bias,
+                    out_bias=config.out_projection_bias,
+                    device=weight.device,
+                    dtype=config.torch_dtype_of_theta,
+                )
+                self.gift_generators[module_key] = made[module_key]
+        return {k: made[v[0]] for k, v in wanted.items()}
+
+    def _check_shareable(self, wanted: dict) -> None:
+        d_ins = {key[0]: d_in for key, (_, d_in, _, _) in wanted.items()}
+        if len(set(d_ins.values())) > 1:
+            raise ValueError(
+                f"share_projections=True needs one input size for all targets, but they differ: {d_ins}. "
+                "Set share_projections=False (one θ per target type) or target layers of equal d_in."
+            )
+        d_outs = {key[0]: d_out for key, (_, _, d_out, _) in wanted.items()}
+        if self.gift_config.gift_parameters["block_type"] == "mlp_mixer" and len(set(d_outs.values())) > 1:
+            raise ValueError(f"share_projections with the mlp_mixer block needs one d_out for all targets: {d_outs}.")
+
+    # ------------------------------------------------------------------ delegation
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.backbone(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name == "backbone":
+                raise
+            return getattr(self.backbone, name)
+
+    # ------------------------------------------------------------------ parameters
+    def gift_parameters(self) -> Iterator[nn.Parameter]:
+        return self.gift_generators.parameters()
+
+    def head_parameters(self) -> Iterator[nn.Parameter]:
+        for name in self.head_modules:
+            yield from self.backbone.get_submodule(name).parameters()
+
+    def num_trainable_parameters(self) -> ParameterCount:
+        """θ and head counts, θ as a percentage of the backbone without its head (works on the meta device)."""
+        head_ids = {id(p) for p in self.head_parameters()}
+        backbone = sum(p.numel() for p in self.backbone.parameters() if id(p) not in head_ids)
+        gift = sum(p.numel() for p in self.gift_parameters())
+        head = sum(p.numel() for p in self.head_parameters())
+        return ParameterCount(gift=gift, head=head, backbone=backbone)
+
+    # ------------------------------------------------------------------ merging
+    def merge(self) -> None:
+        """Fold ΔW into every wrapped layer (W ← W (I + φψ)); forward then costs what the backbone costs."""
+        for layer in self.gift_layers.values():
+            layer.merge()
+
+    def unmerge(self) -> None:
+        """Undo `merge`: the base weights return to the originals (to float tolerance)."""
+        for layer in self.gift_layers.values():
+            layer.unmerge()
+
+    def merge_and_unload(self) -> nn.Module:
+        """Merge, put the plain base layers back, and return the backbone (a normal model with Ŵ in it)."""
+        self.merge()
+        for name, layer in self.gift_layers.items():
+            _set_submodule(self.backbone, name, layer.unwrap())
+        self.gift_layers = {}
+        return self.backbone
+
+    # ------------------------------------------------------------------ saving
+    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
+        """Write `gift_config.json` and θ (+ the trained head) as `gift_model.safetensors`."""
+        from .io import save_adapter
+
+        save_adapter(self, save_directory)
+
+    @classmethod
+    def from_pretrained(
+        cls, backbone: nn.Module, pretrained_directory: str | os.PathLike, **kwargs: Any
+    ) -> GIFTWrapper:
+        """Rebuild the wrapper on `backbone` from a `save_pretrained` directory, checking every key and shape."""
+        from .io import load_adapter, read_config
+
+        config, head_modules = read_config(pretrained_directory)
+        kwargs.setdefault("head_modules", head_modules)
+        wrapper = cls(config, backbone, **kwargs)
+        load_adapter(wrapper, pretrained_directory)
+        return wrapper
+
+    def adapter_state_dict(self) -> dict[str, torch.Tensor]:
+        """θ as `gift_generators.<type>.…` and head tensors as `head.<module>.…`: what `save_pretrained` writes."""
+        state = {f"gift_generators.{k}": v for k, v in self.gift_generators.state_dict().items()}
+        for name in self.head_modules:
+            for key, value in self.backbone.get_submodule(name).state_dict().items():
+                state[f"head.{name}.{key}"] = value
+        return state
+
+
+class GIFTWrapperForCausalLM(GIFTWrapper):
+    """GIFT on a transformers causal LM: `forward` (with `labels`), `generate`, gradient checkpointing.
+
+    Works inside HF `Trainer` and accelerate like the model itself. Merge before generating for zero
+    overhead, or generate unmerged: the wrapped layers then cost 2·r·d_in FLOPs per token.
+    """
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        return self.backbone.generate(*args, **kwargs)
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
+        """Non-reentrant by default: θ is used by every layer, which reentrant checkpointing under DDP rejects."""
+        kwargs = {"use_reentrant": False, **(gradient_checkpointing_kwargs or {})}
+        self.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+
+
+class GIFTWrapperForSeqClassification(GIFTWrapper):
+    """GIFT on a transformers sequence classifier; its classification head (`classifier` or `score`) trains."""
+
+    def _resolve_head_modules(self, head_modules: Sequence[str] | None) -> list[str]:
+        if head_modules is None:
+            found = [name for name in ("classifier", "score") if hasattr(self.backbone, name)]
+            if not found:
+                raise ValueError(
+                    f"{type(self.backbone).__name__} has no 'classifier' or 'score' module; pass head_modules=[...]."
+                )
+            head_modules = found[:1]
+        return super()._resolve_head_modules(head_modules)
+
+
+class GIFTWrapperForImageClassification(GIFTWrapper):
+    """GIFT on a timm image classifier (e.g. ViT-B/16 with target `attn:proj`); the classifier head trains."""
+
+    def _resolve_head_modules(self, head_modules: Sequence[str] | None) -> list[str]:
+        if head_modules is None:
+            classifier = self.backbone.get_classifier() if hasattr(self.backbone, "get_classifier") else None
+            head_modules = [n for n, m in self.backbone.named_modules() if m is classifier and n] or ["head"]
+        return super()._resolve_head_modules(head_modules)
