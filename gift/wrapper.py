@@ -107,7 +107,7 @@ class GIFTWrapper(nn.Module):
             d_out, d_in = layer_shape(members[0].module)
             fused = len(config.enable_gift.get(key, [])) > 0
             for index, rows in slices_of[key]:
-                module_key = f"{key}:slice{index}" if fused else key
+                module_key = key.replace(".", ":") + (f":slice{index}" if fused else "")  # no '.' in module names
                 wanted[(key, index)] = (module_key, d_in, rows.stop - rows.start, members[0].module.weight)
         if config.share_projections:
             self._check_shareable(wanted)
@@ -222,17 +222,49 @@ class GIFTWrapperForCausalLM(GIFTWrapper):
     overhead, or generate unmerged: the wrapped layers then cost 2·r·d_in FLOPs per token.
     """
 
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        past_key_values: Any = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        # Named arguments, so HF Trainer (which keeps dataset columns by the forward signature) sees them.
+        return self.backbone(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+            past_key_values=past_key_values, inputs_embeds=inputs_embeds, labels=labels, **kwargs,
+        )
+
     def generate(self, *args: Any, **kwargs: Any) -> Any:
         return self.backbone.generate(*args, **kwargs)
 
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
+    def activation_checkpointing_enable(self, activation_checkpointing_kwargs: dict | None = None, **kwargs: Any) -> None:
         """Non-reentrant by default: θ is used by every layer, which reentrant checkpointing under DDP rejects."""
-        kwargs = {"use_reentrant": False, **(gradient_checkpointing_kwargs or {})}
-        self.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+        checkpoint_kwargs = {"use_reentrant": False, **(activation_checkpointing_kwargs or {})}
+        self.backbone.activation_checkpointing_enable(activation_checkpointing_kwargs=checkpoint_kwargs, **kwargs)
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None, **kwargs: Any) -> None:
+        """The older name of `activation_checkpointing_enable`, still called by many training scripts."""
+        self.activation_checkpointing_enable(gradient_checkpointing_kwargs, **kwargs)
 
 
 class GIFTWrapperForSeqClassification(GIFTWrapper):
     """GIFT on a transformers sequence classifier; its classification head (`classifier` or `score`) trains."""
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if token_type_ids is not None:
+            kwargs["token_type_ids"] = token_type_ids  # RoBERTa and BERT take it; Llama classifiers do not
+        return self.backbone(input_ids=input_ids, attention_mask=attention_mask, labels=labels, **kwargs)
 
     def _resolve_head_modules(self, head_modules: Sequence[str] | None) -> list[str]:
         if head_modules is None:
