@@ -1,0 +1,264 @@
+"""The typed schema of an experiment: one dataclass per section, defaults here and only here.
+
+A resolved config has the sections
+
+    experiment   name, domain, seed, where runs go
+    model        the backbone the task builds (name or path, dtype, gradient checkpointing)
+    method       gift | lora | bitfit | vpt | full | linear, each with its own fields (tagged by `name`)
+    data         loader settings shared by every domain
+    train        optimisation: batch, accumulation, AdamW groups, schedule, precision, clipping
+    eval         when to validate, which metric selects, which weights are tested
+    checkpoint   when to save, resume, export
+    log          wandb and the progress bar
+    task         the domain's own dataclass (`Task.Config`), e.g. the GLUE task name
+
+`load_config` (in `loading.py`) fills these from YAML files and dotted overrides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+MIXED_PRECISION = ("no", "bf16", "fp16")
+
+
+def _require(condition: bool, key: str, message: str) -> None:
+    if not condition:
+        raise ValueError(f"Config key '{key}': {message}")
+
+
+@dataclass
+class ExperimentSection:
+    name: str = "default"  # runs/<domain>/<name>/<run_name>/
+    domain: str = "toy"  # picks the task: gift_experiment_utils.<domain>.TASK (see task.py)
+    seed: int = 42
+    output_root: str = "runs"
+    run_name: str | None = None  # None: built from the config (task, method, lr, wd, seed), never the clock
+
+    def validate(self) -> None:
+        for key in ("name", "domain"):
+            _require(bool(re.fullmatch(r"[A-Za-z0-9_.\-/]+", getattr(self, key))), f"experiment.{key}",
+                     "use letters, digits, '_', '-', '.', '/' only (it becomes a folder name).")
+        if self.run_name is not None:
+            _require(bool(re.fullmatch(r"[A-Za-z0-9_.\-=,+]+", self.run_name)), "experiment.run_name",
+                     f"{self.run_name!r} is not a valid folder name; use letters, digits and _ - . = , +")
+
+
+@dataclass
+class ModelSection:
+    name: str = ""  # hub id, timm name or local folder; the task decides how to load it
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # of the frozen backbone weights
+    gradient_checkpointing: bool = False  # non-reentrant, so shared θ works under DDP
+
+
+# ---------------------------------------------------------------------------------------------- methods
+@dataclass
+class MethodSection:
+    """Base of every method section; `name` is the tag that picks the dataclass."""
+
+    name: str = "gift"
+
+    def tag(self) -> str:
+        return self.name
+
+    def validate(self) -> None:
+        pass
+
+
+@dataclass
+class GIFTMethod(MethodSection):
+    name: str = "gift"
+    rank: int = 16
+    target_modules: list[str] | str = field(default_factory=lambda: ["q_proj", "v_proj"])
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # of θ
+    gift_parameters: dict[str, Any] = field(default_factory=dict)  # generator block, see gift.config
+    in_projection_bias: bool = False
+    out_projection_bias: bool = False
+    share_projections: bool = False
+    enable_gift: dict[str, list[bool]] | None = None  # fused projections: {"attn:qkv": [true, false, true]}
+    layers_to_transform: list[int] | None = None
+    layers_pattern: str | None = None
+
+    def tag(self) -> str:
+        return f"gift_r{self.rank}"
+
+    def validate(self) -> None:
+        _require(self.rank >= 1, "method.rank", f"must be >= 1, got {self.rank}.")
+
+
+@dataclass
+class LoRAMethod(MethodSection):
+    name: str = "lora"
+    rank: int = 8
+    alpha: float = 16.0
+    dropout: float = 0.0
+    target_modules: list[str] | str = field(default_factory=lambda: ["q_proj", "v_proj"])
+    layers_to_transform: list[int] | None = None
+
+    def tag(self) -> str:
+        return f"lora_r{self.rank}"
+
+    def validate(self) -> None:
+        _require(self.rank >= 1, "method.rank", f"must be >= 1, got {self.rank}.")
+        _require(0.0 <= self.dropout < 1.0, "method.dropout", f"must be in [0, 1), got {self.dropout}.")
+
+
+@dataclass
+class BitFitMethod(MethodSection):
+    name: str = "bitfit"
+    scope: Literal["all", "linear"] = "all"  # every bias, or the biases of nn.Linear layers only
+
+
+@dataclass
+class VPTMethod(MethodSection):
+    name: str = "vpt"
+    num_prompts: int = 5  # prompt tokens inserted after the prefix (CLS) tokens
+    deep: bool = True  # new prompts before every block (VPT-deep), or only before the first
+    dropout: float = 0.0
+
+    def tag(self) -> str:
+        return f"vpt_p{self.num_prompts}"
+
+    def validate(self) -> None:
+        _require(self.num_prompts >= 1, "method.num_prompts", f"must be >= 1, got {self.num_prompts}.")
+
+
+@dataclass
+class FullMethod(MethodSection):
+    name: str = "full"
+
+
+@dataclass
+class LinearMethod(MethodSection):
+    name: str = "linear"
+
+
+METHODS: dict[str, type[MethodSection]] = {
+    "gift": GIFTMethod,
+    "lora": LoRAMethod,
+    "bitfit": BitFitMethod,
+    "vpt": VPTMethod,
+    "full": FullMethod,
+    "linear": LinearMethod,
+}
+
+
+# ---------------------------------------------------------------------------------------------- loop
+@dataclass
+class DataSection:
+    eval_batch_size: int | None = None  # None: train.batch_size
+    num_workers: int = 0
+    max_train_samples: int | None = None  # cap for smoke runs
+    max_eval_samples: int | None = None
+    root: str = "data"  # where domains look for local data
+
+    def validate(self) -> None:
+        _require(self.num_workers >= 0, "data.num_workers", "must be >= 0.")
+
+
+@dataclass
+class TrainSection:
+    epochs: int = 1
+    max_steps: int | None = None  # optimizer updates; caps `epochs` when set
+    batch_size: int = 8  # per device, per forward (micro-batch)
+    # effective batch = batch_size × grad_accum_steps × world size; give one of the two (or neither: accum 1)
+    effective_batch_size: int | None = None
+    grad_accum_steps: int | None = None
+    lr: float = 1e-4
+    weight_decay: float = 0.0  # never applied to biases or other 1-D parameters
+    head_lr: float | None = None  # the task head's own lr / weight decay; None: same as the method's
+    head_weight_decay: float | None = None
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+    scheduler: Literal["linear", "cosine", "constant"] = "linear"
+    schedule_unit: Literal["step", "epoch"] = "step"  # lr changes after every update, or once per epoch
+    warmup_ratio: float = 0.0  # give at most one of the three warmups
+    warmup_steps: int = 0
+    warmup_epochs: float = 0.0
+    warmup_start_lr: float = 0.0  # absolute lr at the start of warmup (vision: 1e-7)
+    min_lr: float = 0.0  # absolute lr at the end of the decay (vision: 1e-6)
+    max_grad_norm: float | None = None
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    find_unused_parameters: bool = False  # DDP; not needed for any shipped method
+    log_every: int = 10  # updates between logged training losses
+
+    def validate(self) -> None:
+        _require(self.epochs >= 1, "train.epochs", f"must be >= 1, got {self.epochs}.")
+        _require(self.batch_size >= 1, "train.batch_size", f"must be >= 1, got {self.batch_size}.")
+        _require(self.max_steps is None or self.max_steps >= 1, "train.max_steps", "must be >= 1 or null.")
+        _require(self.effective_batch_size is None or self.grad_accum_steps is None, "train.effective_batch_size",
+                 "give either train.effective_batch_size or train.grad_accum_steps, not both.")
+        _require(self.grad_accum_steps is None or self.grad_accum_steps >= 1, "train.grad_accum_steps", "must be >= 1.")
+        _require(self.lr > 0, "train.lr", f"must be > 0, got {self.lr}.")
+        _require(len(self.betas) == 2, "train.betas", f"needs two values, got {self.betas}.")
+        warmups = [k for k in ("warmup_ratio", "warmup_steps", "warmup_epochs") if getattr(self, k)]
+        _require(len(warmups) <= 1, f"train.{warmups[-1] if warmups else ''}",
+                 f"set only one of train.warmup_ratio / warmup_steps / warmup_epochs (got {warmups}).")
+        _require(0.0 <= self.warmup_ratio < 1.0, "train.warmup_ratio", "must be in [0, 1).")
+        _require(not (self.schedule_unit == "epoch" and self.warmup_steps), "train.warmup_steps",
+                 "with train.schedule_unit=epoch give the warmup as train.warmup_epochs.")
+        _require(self.log_every >= 1, "train.log_every", "must be >= 1.")
+
+
+@dataclass
+class EvalSection:
+    every_epochs: int | None = 1  # validate after every N epochs (null: never by epoch)
+    every_steps: int | None = None  # and/or every N updates
+    at_start: bool = False  # validate the untrained model too (step 0)
+    selection_metric: str | None = None  # a key of the task's metrics; None: Task.selection_metric
+    greater_is_better: bool | None = None  # None: the task's
+    test: bool = True  # evaluate the test split at the end (if the task has one)
+    test_weights: Literal["last", "best"] = "last"
+
+    def validate(self) -> None:
+        _require(self.every_epochs is None or self.every_epochs >= 1, "eval.every_epochs", "must be >= 1 or null.")
+        _require(self.every_steps is None or self.every_steps >= 1, "eval.every_steps", "must be >= 1 or null.")
+
+
+@dataclass
+class CheckpointSection:
+    every_steps: int | None = None  # save the resumable `last.pt` every N updates
+    every_epochs: int | None = 1  # and at the end of every N epochs
+    save_best: bool = True  # trainable weights at the best validation score (`best.pt`)
+    resume: bool = True  # continue from `last.pt` when the run folder has one
+    keep_last_at_end: bool = True  # False: delete `last.pt` (optimizer state) once results.json is written
+    export: bool = True  # write the adapter in its library's format to <run>/adapter/
+
+    def validate(self) -> None:
+        _require(self.every_steps is None or self.every_steps >= 1, "checkpoint.every_steps", "must be >= 1 or null.")
+
+
+@dataclass
+class LogSection:
+    wandb: Literal["disabled", "offline", "online"] = "disabled"
+    project: str = "gift"
+    entity: str | None = None
+    group: str | None = None  # None: the experiment name
+    tags: list[str] = field(default_factory=list)
+    progress_bar: bool = True
+
+
+@dataclass
+class EmptyTaskConfig:
+    """For tasks without options."""
+
+
+@dataclass
+class Config:
+    experiment: ExperimentSection = field(default_factory=ExperimentSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    method: MethodSection = field(default_factory=GIFTMethod)
+    data: DataSection = field(default_factory=DataSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    eval: EvalSection = field(default_factory=EvalSection)
+    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+    log: LogSection = field(default_factory=LogSection)
+    task: Any = field(default_factory=EmptyTaskConfig)
+
+    def validate(self) -> None:
+        for item in fields(self):
+            section = getattr(self, item.name)
+            if hasattr(section, "validate"):
+                section.validate()

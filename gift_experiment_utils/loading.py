@@ -1,0 +1,286 @@
+"""Build a `Config` from layers: defaults → `_base.yaml` files → experiment YAML → dotted CLI overrides.
+
+Rules
+- `_base.yaml` files apply by folder: for `configs/vision/vtab/cifar.yaml`, `configs/_base.yaml`,
+  `configs/vision/_base.yaml` and `configs/vision/vtab/_base.yaml` merge first, outermost first.
+- `include: [path, ...]` in any YAML merges those files (paths relative to it) before the file itself.
+- Dicts merge key by key; any other value replaces. A layer that sets `method.name` to another method
+  starts the method section afresh, so a LoRA experiment on a GIFT `_base.yaml` keeps no GIFT keys.
+- Overrides are `dotted.key=value`, the value parsed as YAML (`train.lr=2e-4`, `method.target_modules=[q,v]`).
+- Everything is checked before anything loads: an unknown key names the key as typed, where it was set
+  and the closest valid key; a wrong type or bad value names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+
+from .config import METHODS, Config
+
+Layer = tuple[str, dict[str, Any]]  # (where it came from, the values)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Config file {path} does not exist.")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"Config file {path} must hold a mapping of sections, got {type(data).__name__}.")
+    return data
+
+
+def base_files(path: Path) -> list[Path]:
+    """The `_base.yaml` files that apply to `path`, outermost first (up to the enclosing `configs/` folder)."""
+    path = path.resolve()
+    folders = [path.parent]
+    root = next((p for p in path.parents if p.name == "configs"), None)
+    if root is not None:
+        folders = [p for p in path.parents if p == root or root in p.parents]
+    found = [folder / "_base.yaml" for folder in reversed(folders)]
+    return [p for p in found if p.is_file() and p != path]
+
+
+def file_layers(path: Path, _seen: tuple[Path, ...] = ()) -> list[Layer]:
+    """The layers of one YAML file: its includes (recursively), then its own values."""
+    path = path.resolve()
+    if path in _seen:
+        raise ValueError(f"Config include cycle: {' -> '.join(str(p) for p in (*_seen, path))}.")
+    data = read_yaml(path)
+    includes = data.pop("include", []) or []
+    if isinstance(includes, str):
+        includes = [includes]
+    layers: list[Layer] = []
+    for include in includes:
+        layers += file_layers((path.parent / include), (*_seen, path))
+    return [*layers, (str(path), data)]
+
+
+def parse_override(text: str) -> Layer:
+    key, sep, raw = text.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ValueError(f"Override {text!r} is not of the form dotted.key=value (e.g. train.lr=2e-4).")
+    value = yaml.safe_load(raw) if raw.strip() else ""
+    nested: dict[str, Any] = {}
+    cursor = nested
+    *parents, leaf = key.split(".")
+    for part in parents:
+        cursor = cursor.setdefault(part, {})
+    cursor[leaf] = value
+    return f"override '{text}'", nested
+
+
+def config_layers(path: str | Path | None, overrides: list[str]) -> list[Layer]:
+    layers: list[Layer] = []
+    if path is not None:
+        path = Path(path)
+        for base in base_files(path):
+            layers += file_layers(base)
+        layers += file_layers(path)
+    return layers + [parse_override(text) for text in overrides]
+
+
+# ---------------------------------------------------------------------------------------------- merging
+def merge_layers(layers: list[Layer]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Merge layers in order; return the values and, for each dotted key, the layer that set it last."""
+    merged: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    for origin, data in layers:
+        method = data.get("method")
+        if isinstance(method, dict) and "name" in method and merged.get("method", {}).get("name") not in (None, method["name"]):
+            merged.pop("method")  # another method: start its section afresh
+            source = {k: v for k, v in source.items() if not k.startswith("method.")}
+        _merge_into(merged, data, origin, source, prefix="")
+    return merged, source
+
+
+def _merge_into(target: dict, data: dict, origin: str, source: dict[str, str], prefix: str) -> None:
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(target.get(key), dict) and value:
+            _merge_into(target[key], value, origin, source, prefix=f"{dotted}.")
+            continue
+        target[key] = value
+        source[dotted] = origin
+        if isinstance(value, dict):
+            _record(value, origin, source, prefix=f"{dotted}.")
+
+
+def _record(data: dict, origin: str, source: dict[str, str], prefix: str) -> None:
+    for key, value in data.items():
+        source[f"{prefix}{key}"] = origin
+        if isinstance(value, dict):
+            _record(value, origin, source, prefix=f"{prefix}{key}.")
+
+
+# ---------------------------------------------------------------------------------------------- building
+class _Builder:
+    """Turns the merged dict into dataclasses, checking every key and type on the way."""
+
+    def __init__(self, source: dict[str, str], valid_keys: list[str]) -> None:
+        self.source = source
+        self.valid_keys = valid_keys
+
+    def where(self, key: str) -> str:
+        origin = self.source.get(key)
+        return f" (set in {origin})" if origin else ""
+
+    def unknown(self, key: str, allowed: list[str]) -> ValueError:
+        close = closest_key(key, self.valid_keys)
+        hint = f" Did you mean '{close}'?" if close else ""
+        return ValueError(f"Unknown config key '{key}'{self.where(key)}.{hint} Valid keys here: {allowed}.")
+
+    def dataclass(self, cls: type, data: Any, prefix: str) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError(f"Config key '{prefix.rstrip('.')}'{self.where(prefix.rstrip('.'))} must be a "
+                             f"mapping of {cls.__name__} fields, got {data!r}.")
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls) if f.init]
+        for key in data:
+            if key not in names:
+                raise self.unknown(f"{prefix}{key}", names)
+        values = {key: self.value(hints[key], data[key], f"{prefix}{key}") for key in data}
+        return cls(**values)
+
+    def value(self, hint: Any, value: Any, key: str) -> Any:
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if hint is Any:
+            return value
+        if dataclasses.is_dataclass(hint):
+            return self.dataclass(hint, value, f"{key}.")
+        if origin in (Union, types.UnionType):
+            return self.union(args, value, key)
+        if origin is Literal:
+            if value in args:
+                return value
+            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            hint_text = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"Config key '{key}'{self.where(key)}: {value!r} is not one of {list(args)}.{hint_text}")
+        if origin in (list, tuple):
+            if not isinstance(value, (list, tuple)):
+                raise self.wrong(key, value, hint)
+            return [self.value(args[0], item, f"{key}[{i}]") for i, item in enumerate(value)]
+        if origin is dict:
+            if not isinstance(value, dict):
+                raise self.wrong(key, value, hint)
+            return {k: self.value(args[1], v, f"{key}.{k}") for k, v in value.items()}
+        return self.scalar(hint, value, key)
+
+    def union(self, args: tuple, value: Any, key: str) -> Any:
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return self.value(arg, value, key)
+            except ValueError:
+                continue
+        raise self.wrong(key, value, " or ".join(_type_name(a) for a in args))
+
+    def scalar(self, hint: type, value: Any, key: str) -> Any:
+        if hint is bool and isinstance(value, bool):
+            return value
+        if hint is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if hint is float and isinstance(value, str):  # YAML 1.1 reads `1e-4` as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if hint is str and isinstance(value, str):
+            return value
+        if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise self.wrong(key, value, hint)
+
+    def wrong(self, key: str, value: Any, hint: Any) -> ValueError:
+        expected = hint if isinstance(hint, str) else _type_name(hint)
+        return ValueError(f"Config key '{key}'{self.where(key)}: expected {expected}, got {value!r} "
+                          f"({type(value).__name__}). Fix the value in the YAML or pass {key}=<{expected}>.")
+
+
+def closest_key(key: str, valid_keys: list[str]) -> str | None:
+    """The valid dotted key nearest to `key`: same leaf in another section first, then by spelling."""
+    leaf = key.rsplit(".", 1)[-1]
+    same_leaf = [k for k in valid_keys if k.rsplit(".", 1)[-1] == leaf]
+    if same_leaf:
+        return same_leaf[0]
+    close = difflib.get_close_matches(key, valid_keys, n=1, cutoff=0.5)
+    if close:
+        return close[0]
+    leaves = {k.rsplit(".", 1)[-1]: k for k in valid_keys}
+    close = difflib.get_close_matches(leaf, list(leaves), n=1, cutoff=0.6)
+    return leaves[close[0]] if close else None
+
+
+def _type_name(hint: Any) -> str:
+    if hint is type(None):
+        return "null"
+    if isinstance(hint, type):
+        return hint.__name__
+    return str(hint).replace("typing.", "")
+
+
+def dotted_keys(cls: type, prefix: str = "") -> list[str]:
+    keys = []
+    for item in dataclasses.fields(cls):
+        hint = typing.get_type_hints(cls)[item.name]
+        if dataclasses.is_dataclass(hint):
+            keys += dotted_keys(hint, f"{prefix}{item.name}.")
+        else:
+            keys.append(f"{prefix}{item.name}")
+    return keys
+
+
+def build_config(merged: dict[str, Any], source: dict[str, str]) -> Config:
+    """Check and convert a merged dict into a `Config`; the task section's dataclass comes from the domain."""
+    from .task import get_task_class  # imports the domain package, never its models or data
+
+    merged = dict(merged)
+    domain = merged.get("experiment", {}).get("domain", "toy")
+    task_cls = get_task_class(domain)
+    method_name = (merged.get("method") or {}).get("name", "gift")
+    if method_name not in METHODS:
+        close = difflib.get_close_matches(str(method_name), METHODS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Config key 'method.name'{_Builder(source, []).where('method.name')}: unknown method "
+                         f"{method_name!r}; choose one of {list(METHODS)}.{hint}")
+    method_cls = METHODS[method_name]
+    valid = [k for k in dotted_keys(Config) if not k.startswith(("method.", "task."))]
+    valid += [f"method.{k}" for k in dotted_keys(method_cls)] + [f"task.{k}" for k in dotted_keys(task_cls.Config)]
+    builder = _Builder(source, sorted(valid))
+    sections = {f.name for f in dataclasses.fields(Config)}
+    for key in merged:
+        if key not in sections:
+            raise builder.unknown(key, sorted(sections))
+    method = builder.dataclass(method_cls, merged.pop("method", {}) or {}, "method.")
+    task = builder.dataclass(task_cls.Config, merged.pop("task", {}) or {}, "task.")
+    config = builder.dataclass(Config, merged, "")
+    config.method, config.task = method, task
+    config.validate()
+    task_cls.validate_config(config)
+    return config
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """The resolved, validated config of `path` (a YAML file, or None for defaults) with `overrides`."""
+    merged, source = merge_layers(config_layers(path, list(overrides or [])))
+    return build_config(merged, source)
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def config_to_yaml(config: Config) -> str:
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False, default_flow_style=False, width=120)

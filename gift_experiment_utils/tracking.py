@@ -1,0 +1,165 @@
+"""The run folder and what is logged into it; wandb on top, optional and on the main process only.
+
+    runs/<domain>/<experiment>/<run-name>/
+        config.yaml      the resolved config (enough to rerun: `run --config <run>/config.yaml`)
+        meta.json        git commit and dirty flag, package versions, world size, device, command line
+        metrics.jsonl    one JSON object per logged step: {"step", "epoch", "train/loss", "val/accuracy", ...}
+        results.json     final metrics, trainable parameters, peak memory, wall time (written last: "done")
+        checkpoints/     last.pt (resumable), best.pt (best validation weights)
+        adapter/         the trained adapter in its library's format
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+
+PACKAGES = ("torch", "transformers", "accelerate", "peft", "timm", "datasets", "wandb", "gift-peft")
+
+
+class RunDir:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    config = property(lambda self: self.path / "config.yaml")
+    meta = property(lambda self: self.path / "meta.json")
+    metrics = property(lambda self: self.path / "metrics.jsonl")
+    results = property(lambda self: self.path / "results.json")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    last = property(lambda self: self.path / "checkpoints" / "last.pt")
+    best = property(lambda self: self.path / "checkpoints" / "best.pt")
+    adapter = property(lambda self: self.path / "adapter")
+
+    def is_done(self) -> bool:
+        return self.results.is_file()
+
+
+def slug(value: Any) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return re.sub(r"[^A-Za-z0-9_.\-=,+]", "-", text)
+
+
+def run_name(config: Config, task_tag: str) -> str:
+    """The run's folder name, from the config: task, method, lr, weight decay, seed."""
+    if config.experiment.run_name:
+        return config.experiment.run_name
+    train = config.train
+    parts = [task_tag, config.method.tag(), f"lr{slug(train.lr)}", f"wd{slug(train.weight_decay)}",
+             f"seed{config.experiment.seed}"]
+    return "_".join(slug(p) for p in parts)
+
+
+def run_dir(config: Config, task_tag: str) -> RunDir:
+    experiment = config.experiment
+    return RunDir(Path(experiment.output_root) / experiment.domain / experiment.name / run_name(config, task_tag))
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True, timeout=10,
+                              cwd=Path(__file__).resolve().parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def meta(*, world_size: int, device: str, mixed_precision: str) -> dict[str, Any]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(status) if status is not None else None,
+        "packages": versions,
+        "python": platform.python_version(),
+        "world_size": world_size,
+        "device": device,
+        "mixed_precision": mixed_precision,
+        "hostname": platform.node(),
+        "command": sys.argv,
+    }
+
+
+class Tracker:
+    """Writes metrics.jsonl (always) and wandb (if enabled); a no-op on processes other than the main one."""
+
+    def __init__(self, run: RunDir, config: Config, *, is_main: bool, config_dict: dict[str, Any]) -> None:
+        self.run, self.is_main, self.wandb = run, is_main, None
+        if is_main and config.log.wandb != "disabled":
+            self.wandb = _start_wandb(run, config, config_dict)
+
+    def log(self, values: dict[str, Any], *, step: int, epoch: float) -> None:
+        if not self.is_main:
+            return
+        row = {"step": step, "epoch": round(epoch, 4), **values}
+        with open(self.run.metrics, "a") as handle:
+            handle.write(json.dumps(row, default=float) + "\n")
+        if self.wandb is not None:
+            self.wandb.log(values, step=step)
+
+    def summary(self, values: dict[str, Any]) -> None:
+        if self.wandb is not None:
+            self.wandb.summary.update(values)
+
+    def finish(self) -> None:
+        if self.wandb is not None:
+            self.wandb.finish()
+            self.wandb = None
+
+
+def truncate_metrics(path: Path, *, after_step: int) -> None:
+    """Drop rows logged after the checkpoint a run resumes from (and test rows); they will be logged again."""
+    if not path.is_file():
+        return
+    rows = [line for line in path.read_text().splitlines() if line.strip()]
+    kept = [line for line in rows if _keep(json.loads(line), after_step)]
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text("".join(line + "\n" for line in kept))
+    os.replace(tmp, path)
+
+
+def _keep(row: dict[str, Any], after_step: int) -> bool:
+    return row["step"] <= after_step and not any(key.startswith("test/") for key in row)
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def _start_wandb(run: RunDir, config: Config, config_dict: dict[str, Any]) -> Any:
+    import wandb  # optional: imported only when a run asks for it
+
+    id_file = run.path / "wandb_id.txt"
+    if not id_file.is_file():
+        id_file.write_text(wandb.util.generate_id())
+    log = config.log
+    return wandb.init(
+        project=log.project,
+        entity=log.entity,
+        group=log.group or config.experiment.name,
+        name=run.path.name,
+        tags=list(log.tags),
+        config=config_dict,
+        dir=str(run.path),
+        id=id_file.read_text().strip(),
+        resume="allow",
+        mode=log.wandb,
+    )

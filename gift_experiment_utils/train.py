@@ -1,0 +1,462 @@
+"""The one training loop: every domain, every method, one process or many (HF accelerate).
+
+    run(config)                      set up the run folder and accelerator, then Trainer(...).run()
+      Trainer.setup()                datasets, model + method, optimizer, loaders, resume from last.pt
+      Trainer.fit()                  updates with accumulation, clipping, lr schedule; validation and
+                                     checkpoints every N steps / epochs
+      Trainer.finish()               final validation, test (last or best weights), results.json
+
+Accumulation is explicit: A micro-batches per update, gradients synchronised only on the last one
+(`no_sync` before), each micro-batch loss divided by A. With the data layout of `data.py`, W processes
+with accumulation A update exactly as one process with accumulation W·A does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import resource
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+import yaml
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
+from accelerate.utils import DistributedDataParallelKwargs, DistributedType, gather_object, send_to_device, set_seed
+from tqdm.auto import tqdm
+
+from . import checkpoint as ckpt
+from .config import Config
+from .data import Layout, eval_loader, limit, train_loader
+from .loading import config_to_dict
+from .methods import AdaptedModel, apply_method
+from .optim import build_optimizer, build_schedule
+from .task import Task, get_task_class
+from .tracking import RunDir, Tracker, meta, read_metrics, run_dir, truncate_metrics, write_json
+
+logger = logging.getLogger("gift_experiment_utils")
+
+# Keys that may differ between a run folder's config.yaml and a resumed run without changing its results.
+RESUMABLE_DIFFERENCES = ("log.", "checkpoint.", "data.num_workers")
+
+
+@dataclass
+class Progress:
+    """Where training stands; saved in every checkpoint."""
+
+    step: int = 0  # optimizer updates done
+    epoch: int = 0  # index of the current epoch
+    micro: int = 0  # micro-batches of the current epoch done by each process
+    training_done: bool = False
+    best_value: float | None = None
+    best_step: int | None = None
+    best_metrics: dict[str, float] = field(default_factory=dict)
+    last_val: dict[str, float] = field(default_factory=dict)
+    last_eval_step: int = -1
+    last_save_step: int = -1
+    wall_time: float = 0.0  # seconds, summed over resumptions
+
+
+def make_accelerator(config: Config) -> Accelerator:
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=config.train.find_unused_parameters)
+    return Accelerator(mixed_precision=config.train.mixed_precision, kwargs_handlers=[ddp])
+
+
+def grad_accum_steps(config: Config, world_size: int) -> int:
+    train = config.train
+    if train.grad_accum_steps is not None:
+        return train.grad_accum_steps
+    if train.effective_batch_size is None:
+        return 1
+    per_update = train.batch_size * world_size
+    if train.effective_batch_size % per_update:
+        raise ValueError(
+            f"Config key 'train.effective_batch_size': {train.effective_batch_size} is not a multiple of "
+            f"train.batch_size × processes = {train.batch_size} × {world_size}; change train.batch_size or the "
+            "number of processes so that it divides."
+        )
+    return train.effective_batch_size // per_update
+
+
+def check_resumable(run: RunDir, config: Config) -> None:
+    """A run folder may only be continued by the same experiment (up to logging and checkpoint options)."""
+    if not run.config.is_file():
+        return
+    old = _flatten(yaml.safe_load(run.config.read_text()) or {})
+    new = _flatten(config_to_dict(config))
+    differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and not k.startswith(RESUMABLE_DIFFERENCES))
+    if differ:
+        changes = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
+        raise ValueError(
+            f"Run folder {run.path} holds another experiment ({changes}). Give this one its own folder with "
+            "experiment.run_name=<name>, or delete the old folder."
+        )
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _due(count: int, every: int | None) -> bool:
+    return bool(every) and count % every == 0
+
+
+def peak_memory_mb() -> tuple[float, str]:
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20, "cuda_max_allocated"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "cpu_max_rss"
+
+
+class Trainer:
+    def __init__(self, config: Config, task: Task, accelerator: Accelerator, run: RunDir) -> None:
+        self.config, self.task, self.accelerator, self.run = config, task, accelerator, run
+        self.is_main = accelerator.is_main_process
+        self.progress = Progress()
+        self._resume_rng: dict[str, Any] | None = None
+        self._loss_window: list[torch.Tensor] = []
+        self._time_before, self._clock = 0.0, time.perf_counter()
+        self.tracker = Tracker(run, config, is_main=self.is_main, config_dict=config_to_dict(config))
+
+    # ------------------------------------------------------------------ setup
+    def setup(self) -> None:
+        config, task, acc = self.config, self.task, self.accelerator
+        set_seed(config.experiment.seed)
+        splits = task.build_datasets()
+        self.adapted = self._build_model()
+        self.accum = grad_accum_steps(config, acc.num_processes)
+        train_set = limit(splits.train, config.data.max_train_samples)
+        self.layout = Layout(config.train.batch_size, self.accum, acc.num_processes, len(train_set))
+        if self.layout.updates == 0:
+            raise ValueError(
+                f"The training set ({len(train_set)} examples) is smaller than one update "
+                f"(train.batch_size {config.train.batch_size} × accumulation {self.accum} × {acc.num_processes} "
+                "processes); lower train.batch_size or train.effective_batch_size."
+            )
+        self.total_updates = self.layout.updates * config.train.epochs
+        if config.train.max_steps is not None:
+            self.total_updates = min(self.total_updates, config.train.max_steps)
+        self.schedule = build_schedule(config.train, updates_per_epoch=self.layout.updates, total_updates=self.total_updates)
+        optimizer = build_optimizer(self.adapted.module, self.adapted.head_param_ids, config.train)
+        self.model, self.optimizer = acc.prepare(self.adapted.module, optimizer)
+        self.train_loader = train_loader(train_set, task, self.layout, rank=acc.process_index,
+                                         seed=config.experiment.seed, num_workers=config.data.num_workers)
+        self.eval_loaders = {}
+        for split in ("val", "test"):
+            dataset = limit(splits.get(split), config.data.max_eval_samples)
+            if dataset is not None:
+                loader = eval_loader(dataset, task, split, batch_size=config.data.eval_batch_size or config.train.batch_size,
+                                     num_workers=config.data.num_workers)
+                self.eval_loaders[split] = acc.prepare(loader)
+        self._log_setup(len(train_set))
+        self._maybe_resume()
+
+    def _build_model(self) -> AdaptedModel:
+        task_model = self.task.build_model()
+        if self.config.model.gradient_checkpointing:
+            self.task.enable_gradient_checkpointing(task_model.module)
+        adapted = apply_method(self.config.method, task_model)
+        if self.config.train.mixed_precision != "no":  # trained weights stay fp32; autocast computes in half
+            for param in adapted.module.parameters():
+                if param.requires_grad and param.dtype in (torch.float16, torch.bfloat16):
+                    param.data = param.data.float()
+        return adapted
+
+    def _log_setup(self, train_size: int) -> None:
+        layout, count = self.layout, self.adapted.count
+        effective = layout.batch_size * self.accum * layout.world_size
+        # e.g. 8 batch × 2 accum × 2 processes = 32 examples per update
+        self.info(f"run folder {self.run.path}")
+        self.info(f"{layout.batch_size} batch × {self.accum} accum × {layout.world_size} processes = {effective} "
+                  f"per update; {layout.updates} updates/epoch, {self.total_updates} in all "
+                  f"({layout.dropped_examples} of {train_size} examples unused per epoch)")
+        self.info(f"{self.config.method.name}: {count.method:,} trainable ({count.method_percent:.4f}% of "
+                  f"{count.backbone:,} backbone parameters) + head {count.head:,}")
+
+    def info(self, message: str) -> None:
+        if self.is_main:
+            logger.info(message)
+
+    # ------------------------------------------------------------------ resume
+    def _maybe_resume(self) -> None:
+        if not self.run.last.is_file():
+            return
+        if not self.config.checkpoint.resume:
+            raise ValueError(f"{self.run.last} exists; set checkpoint.resume=true to continue, or delete {self.run.path}.")
+        checkpoint = ckpt.read(self.run.last)
+        state = checkpoint["state"]
+        if state["world_size"] != self.accelerator.num_processes:
+            raise ValueError(
+                f"{self.run.last} was written by {state['world_size']} processes, this run has "
+                f"{self.accelerator.num_processes}; resume with the same number, or use a new run folder."
+            )
+        ckpt.load_last(checkpoint, self.model, self.optimizer.optimizer)
+        if "scaler" in state and self.accelerator.scaler is not None:
+            self.accelerator.scaler.load_state_dict(state["scaler"])
+        self.progress = Progress(**state["progress"])
+        self._resume_rng = checkpoint["rng"][self.accelerator.process_index]
+        if self.is_main:
+            truncate_metrics(self.run.metrics, after_step=self.progress.step)
+        self.info(f"resumed from {self.run.last} at update {self.progress.step} (epoch {self.progress.epoch}, "
+                  f"micro-batch {self.progress.micro})")
+
+    # ------------------------------------------------------------------ training
+    def elapsed(self) -> float:
+        """Wall time of the run so far, over all its resumptions."""
+        return self._time_before + time.perf_counter() - self._clock
+
+    def fit(self) -> None:
+        progress, config = self.progress, self.config
+        self._time_before, self._clock = progress.wall_time, time.perf_counter()
+        if self._resume_rng is not None:
+            ckpt.set_rng_state(self._resume_rng)  # last: everything after this point replays exactly
+        elif config.eval.at_start and not progress.training_done:
+            self.validate()
+        bar = tqdm(total=self.total_updates, initial=progress.step, disable=not (self.is_main and config.log.progress_bar),
+                   desc=self.run.path.name, dynamic_ncols=True)
+        try:
+            while not progress.training_done:
+                self._train_epoch(bar)
+        finally:
+            bar.close()
+
+    def _train_epoch(self, bar: Any) -> None:
+        progress = self.progress
+        if self.config.train.schedule_unit == "epoch":
+            self.schedule.apply(self.optimizer.optimizer, progress.epoch)
+        self.train_loader.sampler.set_position(progress.epoch, progress.micro)
+        self.train_loader.generator.manual_seed(self.config.experiment.seed * 100_003 + progress.epoch)
+        self.model.train()
+        losses = []
+        for batch in self.train_loader:
+            losses.append(self._micro_step(batch))
+            if progress.micro % self.accum:
+                continue
+            grad_norm = self._update()
+            bar.update(1)
+            self._after_update(torch.stack(losses).mean(), grad_norm)
+            losses = []
+            if progress.training_done or progress.micro == 0:  # done, or the epoch rolled over
+                return
+
+    def _micro_step(self, batch: dict[str, Any]) -> torch.Tensor:
+        acc, progress = self.accelerator, self.progress
+        if self.config.train.schedule_unit == "step" and progress.micro % self.accum == 0:
+            self.schedule.apply(self.optimizer.optimizer, progress.step)
+        batch = send_to_device(batch, acc.device)
+        last = (progress.micro + 1) % self.accum == 0
+        context = contextlib.nullcontext() if last else acc.no_sync(self.model)
+        with context:
+            loss = self.task.training_loss(self.model, batch)
+            acc.backward(loss / self.accum)
+        progress.micro += 1
+        return loss.detach().float()
+
+    def _update(self) -> torch.Tensor | None:
+        grad_norm = None
+        if self.config.train.max_grad_norm is not None:
+            grad_norm = self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.train.max_grad_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.progress.step += 1
+        return grad_norm
+
+    def _after_update(self, loss: torch.Tensor, grad_norm: torch.Tensor | None) -> None:
+        """Log, then validate / checkpoint when a step or epoch boundary asks for it."""
+        progress, config = self.progress, self.config
+        epoch_ended = progress.micro == self.layout.micro_batches
+        if epoch_ended:  # the resume position after the last update of an epoch is (next epoch, 0)
+            progress.epoch, progress.micro = progress.epoch + 1, 0
+        progress.training_done = progress.step >= self.total_updates
+        self._loss_window.append(loss)
+        if progress.step % config.train.log_every == 0 or progress.training_done:
+            self._log_train(grad_norm)
+        if _due(progress.step, config.eval.every_steps) or (epoch_ended and _due(progress.epoch, config.eval.every_epochs)):
+            self.validate()
+        saving = config.checkpoint
+        if not progress.training_done and (
+            _due(progress.step, saving.every_steps) or (epoch_ended and _due(progress.epoch, saving.every_epochs))
+        ):
+            self.save_last()
+
+    def _log_train(self, grad_norm: torch.Tensor | None) -> None:
+        loss = self.accelerator.reduce(torch.stack(self._loss_window).mean(), reduction="mean").item()
+        self._loss_window = []
+        lrs = {f"train/lr_{g['name']}": g["lr"] for g in self.optimizer.optimizer.param_groups}
+        values = {"train/loss": loss, **lrs}
+        if grad_norm is not None:
+            values["train/grad_norm"] = float(grad_norm)
+        self.tracker.log(values, step=self.progress.step, epoch=self._epoch_float())
+
+    def _epoch_float(self) -> float:
+        return self.progress.epoch + self.progress.micro / max(self.layout.micro_batches, 1)
+
+    # ------------------------------------------------------------------ evaluation
+    def selection(self) -> tuple[str, bool]:
+        metric = self.config.eval.selection_metric or self.task.selection_metric
+        greater = self.config.eval.greater_is_better
+        return metric, self.task.greater_is_better if greater is None else greater
+
+    def eval_model(self) -> torch.nn.Module:
+        """The model without its DDP wrapper (so `generate` and friends work); FSDP-1 needs its wrapper."""
+        acc = self.accelerator
+        if acc.distributed_type == DistributedType.FSDP and getattr(acc.state.fsdp_plugin, "fsdp_version", 1) == 1:
+            return self.model
+        return acc.unwrap_model(self.model)
+
+    def evaluate(self, split: str) -> dict[str, float]:
+        model = self.eval_model()
+        model.eval()
+        metrics = self.task.evaluate(model, self.eval_loaders[split], split, self._gather)
+        self.model.train()
+        return {k: float(v) for k, v in metrics.items()}
+
+    def _gather(self, value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            return self.accelerator.gather_for_metrics(value)
+        return self.accelerator.gather_for_metrics(list(value), use_gather_object=True)
+
+    def validate(self) -> None:
+        progress = self.progress
+        if "val" not in self.eval_loaders or progress.last_eval_step == progress.step:
+            return
+        metrics = self.evaluate("val")
+        progress.last_val, progress.last_eval_step = metrics, progress.step
+        self.tracker.log({f"val/{k}": v for k, v in metrics.items()}, step=progress.step, epoch=self._epoch_float())
+        name, greater = self.selection()
+        if name not in metrics:
+            raise ValueError(f"Selection metric {name!r} is not among the validation metrics {sorted(metrics)}; "
+                             "set eval.selection_metric to one of them.")
+        value = metrics[name]
+        if progress.best_value is None or (value > progress.best_value if greater else value < progress.best_value):
+            progress.best_value, progress.best_step, progress.best_metrics = value, progress.step, metrics
+            if self.config.checkpoint.save_best:
+                ckpt.save_best(self.run.best, self.model, state={"progress": asdict(progress)}, is_main=self.is_main)
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_last(self) -> None:
+        progress = self.progress
+        progress.wall_time, progress.last_save_step = self.elapsed(), progress.step
+        state = {"progress": asdict(progress), "world_size": self.accelerator.num_processes}
+        if self.accelerator.scaler is not None:
+            state["scaler"] = self.accelerator.scaler.state_dict()
+        rngs = gather_object([ckpt.rng_state()]) if self.accelerator.num_processes > 1 else [ckpt.rng_state()]
+        ckpt.save_last(self.run.last, self.model, self.optimizer.optimizer, state=state, rngs=rngs, is_main=self.is_main)
+        self.accelerator.wait_for_everyone()
+
+    # ------------------------------------------------------------------ the end
+    def finish(self) -> dict[str, Any]:
+        progress, config = self.progress, self.config
+        self.validate()
+        if progress.last_save_step != progress.step or not self.run.last.is_file():
+            self.save_last()
+        identical = self._replicas_identical()
+        metrics = {f"val/{k}": v for k, v in progress.last_val.items()}
+        metrics |= {f"best_val/{k}": v for k, v in progress.best_metrics.items()}
+        if config.eval.test and "test" in self.eval_loaders:
+            if config.eval.test_weights == "best" and self.run.best.is_file():
+                ckpt.load_trainable(self.model, ckpt.read(self.run.best)["trainable"])
+            test = {f"test/{k}": v for k, v in self.evaluate("test").items()}
+            self.tracker.log(test, step=progress.step, epoch=self._epoch_float())
+            metrics |= test
+        return self._results(metrics, identical)
+
+    def _replicas_identical(self) -> bool | None:
+        """Under DDP every process must hold the same trained weights; checked by hashing them."""
+        if self.accelerator.distributed_type == DistributedType.FSDP:
+            return None
+        digest = hashlib.sha256()
+        for name, param in sorted(self.accelerator.unwrap_model(self.model).named_parameters()):
+            if param.requires_grad:
+                digest.update(name.encode() + param.detach().float().cpu().numpy().tobytes())
+        digests = gather_object([digest.hexdigest()]) if self.accelerator.num_processes > 1 else [digest.hexdigest()]
+        return len(set(digests)) == 1
+
+    def _results(self, metrics: dict[str, float], identical: bool | None) -> dict[str, Any]:
+        progress, config = self.progress, self.config
+        memory, memory_kind = peak_memory_mb()
+        name, greater = self.selection()
+        return {
+            "metrics": metrics,
+            "selection": {"metric": f"val/{name}", "greater_is_better": greater, "best_value": progress.best_value,
+                          "best_step": progress.best_step},
+            "params": self.adapted.count.to_dict(),
+            "steps": progress.step,
+            "epochs": round(self._epoch_float(), 4) if progress.micro else progress.epoch,
+            "effective_batch_size": self.layout.batch_size * self.accum * self.layout.world_size,
+            "world_size": self.accelerator.num_processes,
+            "replicas_identical": identical,
+            "wall_time_s": self.elapsed(),
+            "peak_memory_mb": memory,
+            "peak_memory_kind": memory_kind,
+            "run": {"domain": config.experiment.domain, "experiment": config.experiment.name,
+                    "name": self.run.path.name, "seed": config.experiment.seed, "method": config.method.name},
+        }
+
+
+# ---------------------------------------------------------------------------------------------- entry
+def prepare_run_dir(run: RunDir, config: Config, accelerator: Accelerator) -> None:
+    if accelerator.is_main_process:
+        check_resumable(run, config)
+        run.checkpoints.mkdir(parents=True, exist_ok=True)
+        tmp = run.config.with_name(".config.yaml.tmp")
+        tmp.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+        tmp.replace(run.config)
+        write_json(run.meta, meta(world_size=accelerator.num_processes, device=str(accelerator.device),
+                                  mixed_precision=config.train.mixed_precision))
+    accelerator.wait_for_everyone()
+
+
+def run(config: Config) -> dict[str, Any] | None:
+    """Train and evaluate one config; returns results.json's content (None if it was already done)."""
+    task = get_task_class(config.experiment.domain)(config)
+    folder = run_dir(config, task.tag())
+    if folder.is_done():
+        logger.info(f"{folder.path} is finished (results.json exists); nothing to do.")
+        return None
+    accelerator = make_accelerator(config)
+    trainer = None
+    try:
+        prepare_run_dir(folder, config, accelerator)
+        trainer = Trainer(config, task, accelerator, folder)
+        trainer.setup()
+        trainer.fit()
+        results = trainer.finish()
+        _write_outputs(trainer, results)
+        return results
+    finally:
+        if trainer is not None:
+            trainer.tracker.finish()
+        if accelerator.num_processes == 1:  # allow another run in this process (sweeps, tests)
+            AcceleratorState._reset_state(reset_partial_state=True)
+            GradientState._reset_state()
+
+
+def _write_outputs(trainer: Trainer, results: dict[str, Any]) -> None:
+    run, config = trainer.run, trainer.config
+    if config.checkpoint.export:
+        module = trainer.accelerator.unwrap_model(trainer.model)
+        if trainer.is_main:
+            trainer.adapted.export(module, run.adapter)
+    if trainer.is_main:
+        trainer.tracker.summary(results["metrics"])
+        write_json(run.results, results)
+        if not config.checkpoint.keep_last_at_end:
+            run.last.unlink(missing_ok=True)
+        trainer.info(f"done: {_short(results['metrics'])} -> {run.results}")
+    trainer.accelerator.wait_for_everyone()
+
+
+def _short(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if not k.endswith("num_examples"))
+
+
+__all__ = ["Trainer", "run", "read_metrics"]
