@@ -226,17 +226,11 @@ class GIFTWrapperForCausalLM(GIFTWrapper):
         self,
         input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
-        position_ids: torch.Tensor | None = None,
-        past_key_values: Any = None,
-        inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         **kwargs: Any,
     ) -> Any:
         # Named arguments, so HF Trainer (which keeps dataset columns by the forward signature) sees them.
-        return self.backbone(
-            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-            past_key_values=past_key_values, inputs_embeds=inputs_embeds, labels=labels, **kwargs,
-        )
+        return self.backbone(input_ids=input_ids, attention_mask=attention_mask, labels=labels, **kwargs)
 
     def generate(self, *args: Any, **kwargs: Any) -> Any:
         return self.backbone.generate(*args, **kwargs)
