@@ -83,7 +83,9 @@ def main() -> None:
 
     merged = model.merge_and_unload()
     merged_logits = logits_of(merged, tokenizer)
-    print(f"merged into the weights ({type(merged).__name__}): max |Δlogit| = {(merged_logits - trained).abs().max():.2e}")
+    print(
+        f"merged into the weights ({type(merged).__name__}): max |Δlogit| = {(merged_logits - trained).abs().max():.2e}"
+    )
     if not torch.equal(reloaded, trained):
         raise SystemExit("reloaded logits differ from the trained model's")
 

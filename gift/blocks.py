@@ -68,7 +68,9 @@ class TransformerBlock(nn.Module):
     def __init__(self, rank: int, *, num_heads: int, mlp_ratio: float, norm_layer: str) -> None:
         super().__init__()
         if rank % num_heads:
-            raise ValueError(f"gift_parameters num_heads={num_heads} must divide rank={rank} for the transformer block.")
+            raise ValueError(
+                f"gift_parameters num_heads={num_heads} must divide rank={rank} for the transformer block."
+            )
         self.num_heads = num_heads
         self.norm1 = make_norm(norm_layer, rank)
         self.qkv = nn.Linear(rank, 3 * rank)
@@ -111,7 +113,9 @@ def build_block(options: dict[str, Any], *, rank: int, d_out: int) -> nn.Module:
         "transformer": lambda: TransformerBlock(
             rank, num_heads=options["num_heads"], mlp_ratio=options["mlp_ratio"], norm_layer=norm
         ),
-        "mlp_mixer": lambda: MixerBlock(rank, d_out=d_out, num_mixed_tokens=options["num_mixed_tokens"], norm_layer=norm),
+        "mlp_mixer": lambda: MixerBlock(
+            rank, d_out=d_out, num_mixed_tokens=options["num_mixed_tokens"], norm_layer=norm
+        ),
     }[kind]
     blocks = [make_one() for _ in range(options["num_blocks"])]
     return blocks[0] if len(blocks) == 1 else nn.Sequential(*blocks)

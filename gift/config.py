@@ -67,7 +67,9 @@ def _validate_generator(options: dict[str, Any] | None) -> dict[str, Any]:
         if value is None and key == "norm_layer":
             resolved[key] = value = "none"
         if value not in choices:
-            raise ValueError(f"gift_parameters[{key!r}]={value!r} is not one of {list(choices)}.{_closest(str(value), choices)}")
+            raise ValueError(
+                f"gift_parameters[{key!r}]={value!r} is not one of {list(choices)}.{_closest(str(value), choices)}"
+            )
     for key in ("num_heads", "num_blocks", "num_mixed_tokens"):
         if not isinstance(resolved[key], int) or resolved[key] < 1:
             raise ValueError(f"gift_parameters[{key!r}] must be a positive integer, got {resolved[key]!r}.")
@@ -96,7 +98,9 @@ def _validate_enable_gift(enable_gift: Any) -> dict[str, list[bool]]:
         raise ValueError(f"GIFTConfig enable_gift must map a target to a list of booleans, got {enable_gift!r}.")
     for target, flags in enable_gift.items():
         if not isinstance(flags, (list, tuple)) or not flags or not all(isinstance(f, bool) for f in flags):
-            raise ValueError(f"enable_gift[{target!r}] must be a non-empty list of booleans such as [True, False, True].")
+            raise ValueError(
+                f"enable_gift[{target!r}] must be a non-empty list of booleans such as [True, False, True]."
+            )
         if not any(flags):
             raise ValueError(f"enable_gift[{target!r}]={flags}: enable at least one slice, or drop the target.")
     return {target: list(flags) for target, flags in enable_gift.items()}
@@ -179,7 +183,11 @@ class GIFTConfig(PretrainedConfig):
     def is_linear_generator(self) -> bool:
         """True when ΔW = W φ ψ (+ biases) is affine in W, which allows the input-side form and exact unmerge."""
         options = self.gift_parameters
-        return options["block_type"] == "simple_block" and options["act_layer"] == "identity" and options["norm_layer"] == "none"
+        return (
+            options["block_type"] == "simple_block"
+            and options["act_layer"] == "identity"
+            and options["norm_layer"] == "none"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         output = super().to_dict()

@@ -49,9 +49,11 @@ def _files(directory: str | os.PathLike) -> tuple[Path, Path]:
     config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
     for path in (config_path, weights_path):
         if not path.is_file():
-            hint = " (it holds a PEFT adapter: load it with PeftModel.from_pretrained)" if (
-                directory / "adapter_config.json"
-            ).is_file() else ""
+            hint = (
+                " (it holds a PEFT adapter: load it with PeftModel.from_pretrained)"
+                if (directory / "adapter_config.json").is_file()
+                else ""
+            )
             raise FileNotFoundError(f"{path} does not exist{hint}; write it with GIFTWrapper.save_pretrained(dir).")
     return config_path, weights_path
 
@@ -82,7 +84,9 @@ def load_adapter(wrapper: GIFTWrapper, directory: str | os.PathLike) -> None:
     expected = wrapper.adapter_state_dict()
     missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
     if missing or extra:
-        raise ValueError(f"{weights_path} does not match the wrapper: missing keys {missing[:5]}, extra keys {extra[:5]}.")
+        raise ValueError(
+            f"{weights_path} does not match the wrapper: missing keys {missing[:5]}, extra keys {extra[:5]}."
+        )
     for key, target in expected.items():
         if loaded[key].shape != target.shape:
             raise ValueError(

@@ -194,4 +194,3 @@ def slice_rows(d_out: int, flags: list[bool] | None) -> list[tuple[int, slice]]:
         raise ValueError(f"enable_gift has {len(flags)} slices, which does not divide the layer's {d_out} outputs.")
     size = d_out // len(flags)
     return [(i, slice(i * size, (i + 1) * size)) for i, on in enumerate(flags) if on]
-

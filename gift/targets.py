@@ -55,9 +55,9 @@ def find_targets(backbone: nn.Module, config: GIFTConfig) -> list[Target]:
         if entry is None:
             continue
         matched_entries.add(entry)
-        if config.layers_to_transform is not None:
-            if layer_index(name, config.layers_pattern) not in config.layers_to_transform:
-                continue
+        layers = config.layers_to_transform
+        if layers is not None and layer_index(name, config.layers_pattern) not in layers:
+            continue
         if isinstance(module, GIFTLinear):
             raise ValueError(f"Module {name!r} is already wrapped by GIFT; wrap the original backbone once.")
         if not isinstance(module, SUPPORTED_BASE_LAYERS):

@@ -235,7 +235,9 @@ class GIFTWrapperForCausalLM(GIFTWrapper):
     def generate(self, *args: Any, **kwargs: Any) -> Any:
         return self.backbone.generate(*args, **kwargs)
 
-    def activation_checkpointing_enable(self, activation_checkpointing_kwargs: dict | None = None, **kwargs: Any) -> None:
+    def activation_checkpointing_enable(
+        self, activation_checkpointing_kwargs: dict | None = None, **kwargs: Any
+    ) -> None:
         """Non-reentrant by default: θ is used by every layer, which reentrant checkpointing under DDP rejects."""
         checkpoint_kwargs = {"use_reentrant": False, **(activation_checkpointing_kwargs or {})}
         self.backbone.activation_checkpointing_enable(activation_checkpointing_kwargs=checkpoint_kwargs, **kwargs)

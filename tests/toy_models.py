@@ -18,7 +18,8 @@ class Stack(nn.Module):
         super().__init__()
         make = (lambda i, o: Conv1D(o, i)) if layer_cls is Conv1D else (lambda i, o: nn.Linear(i, o, bias=bias))
         self.layers = nn.ModuleList(
-            nn.ModuleDict({"up": make(D_IN, D_HIDDEN), "down": make(D_HIDDEN, D_IN), "act": nn.Tanh()}) for _ in range(3)
+            nn.ModuleDict({"up": make(D_IN, D_HIDDEN), "down": make(D_HIDDEN, D_IN), "act": nn.Tanh()})
+            for _ in range(3)
         )
         self.head = nn.Linear(D_IN, D_OUT)
         if layer_cls is Conv1D:  # Conv1D initialises weights with a tiny std; make them order 1

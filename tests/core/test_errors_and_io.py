@@ -10,8 +10,8 @@ import textwrap
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from toy_models import D_IN, RANK, Stack, build, randomise_theta
 from torch import nn
+from toy_models import D_IN, RANK, Stack, build, randomise_theta
 
 from gift import GIFTConfig, GIFTWrapper
 from gift.io import CONFIG_NAME, WEIGHTS_NAME
@@ -44,7 +44,9 @@ def test_bad_rank(rank):
 
 def test_enable_gift_must_divide_outputs():
     with pytest.raises(ValueError, match="4 slices, which does not divide the layer's 18 outputs"):
-        GIFTWrapper(GIFTConfig(rank=RANK, target_modules=["up"], enable_gift={"up": [True, False, True, True]}), Stack())
+        GIFTWrapper(
+            GIFTConfig(rank=RANK, target_modules=["up"], enable_gift={"up": [True, False, True, True]}), Stack()
+        )
     with pytest.raises(ValueError, match="not a matched target"):
         GIFTWrapper(GIFTConfig(rank=RANK, target_modules=["up"], enable_gift={"qkv": [True]}), Stack())
 
@@ -109,7 +111,11 @@ def _tamper(directory, edit):
 def test_load_rejects_missing_extra_and_misshaped_keys(tmp_path):
     model = build(GIFTConfig(rank=RANK, target_modules=["up", "down"]))
     for case, edit, message in [
-        ("missing", lambda s: s.pop("gift_generators.up.in_proj.weight"), "missing keys \\['gift_generators.up.in_proj.weight'\\]"),
+        (
+            "missing",
+            lambda s: s.pop("gift_generators.up.in_proj.weight"),
+            "missing keys \\['gift_generators.up.in_proj.weight'\\]",
+        ),
         ("extra", lambda s: s.update(extra=torch.zeros(1)), "extra keys \\['extra'\\]"),
         ("shape", lambda s: s.update({"head.head.bias": torch.zeros(4)}), "'head.head.bias' has shape \\(4,\\)"),
     ]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from toy_models import D_HIDDEN, D_IN, RANK, Stack, build, literal_weight, randomise_theta, reference_forward
 from torch import nn
+from toy_models import D_HIDDEN, D_IN, RANK, Stack, build, literal_weight, randomise_theta, reference_forward
 from transformers.pytorch_utils import Conv1D
 
 from gift import GIFTConfig, GIFTLinear, GIFTWrapper
@@ -23,7 +23,9 @@ BLOCKS = [
 @pytest.mark.parametrize("tokens", [1, 7, 300])  # few tokens → input-side form; many → generated-B for `down`
 @pytest.mark.parametrize("biases", [(False, False), (True, False), (False, True), (True, True)])
 def test_linear_generator_matches_literal_formula(tokens, biases):
-    config = GIFTConfig(rank=RANK, target_modules=["up", "down"], in_projection_bias=biases[0], out_projection_bias=biases[1])
+    config = GIFTConfig(
+        rank=RANK, target_modules=["up", "down"], in_projection_bias=biases[0], out_projection_bias=biases[1]
+    )
     model = build(config)
     x = torch.randn(2, tokens, D_IN, dtype=torch.float64)
     torch.testing.assert_close(model(x), reference_forward(model, x), rtol=1e-10, atol=1e-10)
@@ -42,7 +44,9 @@ def test_both_forms_agree_on_every_layer(form):
 @pytest.mark.parametrize("options", BLOCKS, ids=lambda o: "-".join(map(str, o.values())))
 @pytest.mark.parametrize("with_grad", [True, False])
 def test_every_block_matches_literal_formula(options, with_grad):
-    model = build(GIFTConfig(rank=RANK, target_modules=["up", "down"], gift_parameters=options, out_projection_bias=True))
+    model = build(
+        GIFTConfig(rank=RANK, target_modules=["up", "down"], gift_parameters=options, out_projection_bias=True)
+    )
     x = torch.randn(3, 4, D_IN, dtype=torch.float64)
     with torch.set_grad_enabled(with_grad):
         torch.testing.assert_close(model(x), reference_forward(model, x), rtol=1e-9, atol=1e-9)
@@ -80,7 +84,7 @@ def test_conv1d_matches_literal_formula_and_merges():
     x = torch.randn(2, 6, D_IN, dtype=torch.float64)
     expected = reference_forward(model, x)
     torch.testing.assert_close(model(x), expected, rtol=1e-10, atol=1e-10)
-    originals = {n: l.base_layer.weight.clone() for n, l in model.gift_layers.items()}
+    originals = {name: layer.base_layer.weight.clone() for name, layer in model.gift_layers.items()}
     model.merge()
     torch.testing.assert_close(model(x), expected, rtol=1e-10, atol=1e-10)
     model.unmerge()
@@ -99,10 +103,14 @@ def test_conv1d_matches_literal_formula_and_merges():
     ids=["linear", "linear-biased", "mlp-block", "fused"],
 )
 def test_merge_equals_unmerged_and_unmerge_restores(config_kwargs):
-    model = build(GIFTConfig(rank=RANK, target_modules=["up", "down"][: 1 if "enable_gift" in config_kwargs else 2], **config_kwargs))
+    model = build(
+        GIFTConfig(
+            rank=RANK, target_modules=["up", "down"][: 1 if "enable_gift" in config_kwargs else 2], **config_kwargs
+        )
+    )
     x = torch.randn(2, 4, D_IN, dtype=torch.float64)
     unmerged = model(x)
-    originals = {n: l.base_layer.weight.clone() for n, l in model.gift_layers.items()}
+    originals = {name: layer.base_layer.weight.clone() for name, layer in model.gift_layers.items()}
     model.merge()
     assert all(layer.merged for layer in model.gift_layers.values())
     torch.testing.assert_close(model(x), unmerged, rtol=1e-10, atol=1e-10)

@@ -7,12 +7,11 @@ import warnings
 import pytest
 import torch
 from torch import nn
+from toy_models import D_IN, RANK, Stack, build
 
 from gift import GIFTConfig, GIFTWrapper
 from gift.gift import GIFTConfig as LegacyConfig  # the original release's import path
 from gift.gift import GIFTWrapperForCausalLM as LegacyCausalLM
-
-from toy_models import D_IN, RANK, Stack, build
 
 
 def test_legacy_import_path():
@@ -25,7 +24,9 @@ def test_identity_at_init(block):
     backbone = Stack().double()
     x = torch.randn(2, 5, D_IN, dtype=torch.float64)
     expected = backbone(x)
-    config = GIFTConfig(rank=RANK, target_modules=["up", "down"], gift_parameters={"block_type": block}, out_projection_bias=True)
+    config = GIFTConfig(
+        rank=RANK, target_modules=["up", "down"], gift_parameters={"block_type": block}, out_projection_bias=True
+    )
     model = GIFTWrapper(config, backbone).double()
     torch.testing.assert_close(model(x), expected, rtol=0, atol=0)
 
@@ -44,12 +45,14 @@ def test_gradients_reach_only_theta_and_head():
 def test_theta_is_one_object_across_depth():
     model = build(GIFTConfig(rank=RANK, target_modules=["up", "down"]))
     for key in ("up", "down"):
-        layers = [l for n, l in model.gift_layers.items() if n.endswith(key)]
+        layers = [layer for name, layer in model.gift_layers.items() if name.endswith(key)]
         assert len(layers) == 3
-        assert all(l.generators[0] is model.gift_generators[key] for l in layers)
+        assert all(layer.generators[0] is model.gift_generators[key] for layer in layers)
     # registered once: state_dict and parameters() hold θ a single time
     theta_keys = [k for k in model.state_dict() if "in_proj" in k or "out_proj" in k]
-    assert sorted(theta_keys) == sorted(f"gift_generators.{k}.{p}_proj.weight" for k in ("up", "down") for p in ("in", "out"))
+    assert sorted(theta_keys) == sorted(
+        f"gift_generators.{k}.{p}_proj.weight" for k in ("up", "down") for p in ("in", "out")
+    )
 
 
 @pytest.mark.parametrize("layers", [1, 3])
@@ -66,7 +69,9 @@ def test_count_is_closed_form_and_independent_of_depth(layers):
 
 
 def test_layers_to_transform():
-    model = GIFTWrapper(GIFTConfig(rank=RANK, target_modules=["up"], layers_to_transform=[0, 2], layers_pattern="layers"), Stack())
+    model = GIFTWrapper(
+        GIFTConfig(rank=RANK, target_modules=["up"], layers_to_transform=[0, 2], layers_pattern="layers"), Stack()
+    )
     assert sorted(model.gift_layers) == ["layers.0.up", "layers.2.up"]
 
 
@@ -78,8 +83,12 @@ def test_regex_targets_share_theta_by_type():
 
 def test_config_json_round_trip_and_dtypes(tmp_path):
     config = GIFTConfig(
-        rank=8, target_modules=["attn:proj"], dtype=torch.bfloat16, gift_parameters={"block_type": "mlp", "mlp_ratio": 2},
-        enable_gift={"attn:qkv": [True, False, True]}, layers_to_transform=3,
+        rank=8,
+        target_modules=["attn:proj"],
+        dtype=torch.bfloat16,
+        gift_parameters={"block_type": "mlp", "mlp_ratio": 2},
+        enable_gift={"attn:qkv": [True, False, True]},
+        layers_to_transform=3,
     )
     assert config.dtype == "bfloat16"
     config.save_pretrained(tmp_path)

@@ -19,8 +19,12 @@ from gift import (
 def test_llama3_8b_count_on_meta_device():
     """The paper's Params % for Llama-3-8B, q_proj+v_proj, r=64, without any weights in memory."""
     config = LlamaConfig(
-        hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
-        num_key_value_heads=8, vocab_size=128256,
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        vocab_size=128256,
     )
     with torch.device("meta"):
         backbone = LlamaForCausalLM(config)
@@ -116,7 +120,9 @@ def test_gpt2_conv1d():
     torch.manual_seed(0)
     backbone = GPT2LMHeadModel(GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=100, n_positions=32)).eval()
     model = GIFTWrapperForCausalLM(
-        GIFTConfig(rank=4, target_modules=["attn:c_attn", "attn:c_proj"], enable_gift={"attn:c_attn": [True, False, True]}),
+        GIFTConfig(
+            rank=4, target_modules=["attn:c_attn", "attn:c_proj"], enable_gift={"attn:c_attn": [True, False, True]}
+        ),
         backbone,
     ).eval()
     assert all(isinstance(layer, GIFTLinear) for layer in model.gift_layers.values())

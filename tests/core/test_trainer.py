@@ -12,8 +12,13 @@ from gift.trainer import GIFTTrainer
 def tiny_llama_with_gift() -> GIFTWrapperForCausalLM:
     torch.manual_seed(0)
     config = LlamaConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-        vocab_size=50, tie_word_embeddings=True,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=50,
+        tie_word_embeddings=True,
     )
     return GIFTWrapperForCausalLM(GIFTConfig(rank=4, target_modules=["q_proj", "v_proj"]), LlamaForCausalLM(config))
 
@@ -21,13 +26,24 @@ def tiny_llama_with_gift() -> GIFTWrapperForCausalLM:
 def dataset() -> list[dict[str, torch.Tensor]]:
     generator = torch.Generator().manual_seed(0)
     # an extra column the model does not take: Trainer must drop it by the wrapper's forward signature
-    return [{"input_ids": ids, "labels": ids, "source": torch.tensor(0)} for ids in torch.randint(0, 50, (16, 8), generator=generator)]
+    return [
+        {"input_ids": ids, "labels": ids, "source": torch.tensor(0)}
+        for ids in torch.randint(0, 50, (16, 8), generator=generator)
+    ]
 
 
 def arguments(output_dir, **kwargs) -> TrainingArguments:
     return TrainingArguments(
-        str(output_dir), per_device_train_batch_size=4, max_steps=6, learning_rate=1e-2, report_to=[], use_cpu=True,
-        seed=0, data_seed=0, activation_checkpointing=True, **kwargs,
+        str(output_dir),
+        per_device_train_batch_size=4,
+        max_steps=6,
+        learning_rate=1e-2,
+        report_to=[],
+        use_cpu=True,
+        seed=0,
+        data_seed=0,
+        activation_checkpointing=True,
+        **kwargs,
     )
 
 
