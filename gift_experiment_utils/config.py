@@ -32,7 +32,7 @@ def _require(condition: bool, key: str, message: str) -> None:
 @dataclass
 class ExperimentSection:
     name: str = "default"  # runs/<domain>/<name>/<run_name>/
-    domain: str = "toy"  # picks the task: gift_experiment_utils.<domain>.TASK (see task.py)
+    domain: str = ""  # required: picks the task, gift_experiment_utils.<domain>.TASK (see task.py)
     seed: int = 42
     output_root: str = "runs"
     run_name: str | None = None  # None: built from the config (task, method, lr, wd, seed), never the clock

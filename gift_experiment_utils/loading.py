@@ -13,8 +13,10 @@ Rules
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
 import types
 import typing
 from pathlib import Path
@@ -28,11 +30,19 @@ Layer = tuple[str, dict[str, Any]]  # (where it came from, the values)
 
 
 # ---------------------------------------------------------------------------------------------- reading
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: sweeps parse many configs
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Config file {path} does not exist.")
-    data = yaml.safe_load(path.read_text()) or {}
+    return copy.deepcopy(_read_yaml_cached(path.resolve(), path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=256)
+def _read_yaml_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
+    data = yaml.load(path.read_text(), Loader=_Loader) or {}
     if not isinstance(data, dict):
         raise ValueError(f"Config file {path} must hold a mapping of sections, got {type(data).__name__}.")
     return data
@@ -142,7 +152,7 @@ class _Builder:
         if not isinstance(data, dict):
             raise ValueError(f"Config key '{prefix.rstrip('.')}'{self.where(prefix.rstrip('.'))} must be a "
                              f"mapping of {cls.__name__} fields, got {data!r}.")
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         names = [f.name for f in dataclasses.fields(cls) if f.init]
         for key in data:
             if key not in names:
@@ -231,15 +241,21 @@ def _type_name(hint: Any) -> str:
     return str(hint).replace("typing.", "")
 
 
-def dotted_keys(cls: type, prefix: str = "") -> list[str]:
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+@functools.cache
+def dotted_keys(cls: type, prefix: str = "") -> tuple[str, ...]:
     keys = []
     for item in dataclasses.fields(cls):
-        hint = typing.get_type_hints(cls)[item.name]
+        hint = _hints(cls)[item.name]
         if dataclasses.is_dataclass(hint):
-            keys += dotted_keys(hint, f"{prefix}{item.name}.")
+            keys += list(dotted_keys(hint, f"{prefix}{item.name}."))
         else:
             keys.append(f"{prefix}{item.name}")
-    return keys
+    return tuple(keys)
 
 
 def build_config(merged: dict[str, Any], source: dict[str, str]) -> Config:
@@ -247,7 +263,12 @@ def build_config(merged: dict[str, Any], source: dict[str, str]) -> Config:
     from .task import get_task_class  # imports the domain package, never its models or data
 
     merged = dict(merged)
-    domain = merged.get("experiment", {}).get("domain", "toy")
+    domain = (merged.get("experiment") or {}).get("domain")
+    if not domain:
+        from .task import available_domains
+
+        raise ValueError("Config key 'experiment.domain' is required (it picks the task); set it in the domain's "
+                         f"_base.yaml or pass experiment.domain=<one of {available_domains()}>.")
     task_cls = get_task_class(domain)
     method_name = (merged.get("method") or {}).get("name", "gift")
     if method_name not in METHODS:

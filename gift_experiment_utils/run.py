@@ -28,6 +28,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def setup_logging() -> None:
+    """INFO from the engine (main process only, see Trainer.info); libraries keep their own levels."""
+    logger = logging.getLogger("gift_experiment_utils")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -38,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_config:
         print(config_to_yaml(config), end="")
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    setup_logging()
     from .train import run  # torch, accelerate: only once the config is known to be valid
 
     run(config)

@@ -62,7 +62,9 @@ class Progress:
 
 def make_accelerator(config: Config) -> Accelerator:
     ddp = DistributedDataParallelKwargs(find_unused_parameters=config.train.find_unused_parameters)
-    return Accelerator(mixed_precision=config.train.mixed_precision, kwargs_handlers=[ddp])
+    # Without a GPU, cpu=True makes processes started by torchrun/accelerate launch form a gloo group.
+    return Accelerator(mixed_precision=config.train.mixed_precision, kwargs_handlers=[ddp],
+                       cpu=not torch.accelerator.is_available())
 
 
 def grad_accum_steps(config: Config, world_size: int) -> int:

@@ -1,0 +1,268 @@
+"""Sweeps: a grid of overrides × seeds on one experiment, the winner per task, then the final seeds.
+
+The paper's protocol: search the grid on one seed, pick the best point by a validation metric, run the
+final seeds with it. A sweep file (any YAML with a top-level `sweep:`) says all of that:
+
+    sweep:
+      config: gift.yaml                    # the experiment, relative to this file
+      overrides: [train.epochs=20]         # fixed for every run (optional)
+      partition: {task.name: [cola, rte]}  # independent searches, one winner each (optional)
+      grid: {train.lr: [1.0e-4, 5.0e-4], train.weight_decay: [0, 1.0e-4]}
+      seeds: [42]                          # search seeds (a point's score is the mean over them)
+      select: {metric: best_val/accuracy, mode: max}   # a key of results.json "metrics"
+      final: {seeds: [42, 43, 44, 45, 46], overrides: []}
+
+    python -m gift_experiment_utils.sweep plan   SWEEP.yaml [--stage final]   # runs and their status
+    python -m gift_experiment_utils.sweep run    SWEEP.yaml [--stage final] [--print] [--launcher CMD]
+    python -m gift_experiment_utils.sweep select SWEEP.yaml [--run | --print]
+
+`run` executes the pending runs one after another (finished runs, those with results.json, are skipped)
+or, with --print, prints one launch line per pending run for a cluster scheduler. `select` writes
+`<output_root>/_sweeps/<sweep name>/selection.json` and launches (or prints) the final runs; a final run
+identical to a search run (same config, same seed) is not run twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import mean
+from typing import Any, Literal
+
+import yaml
+
+from .config import Config
+from .loading import _Builder, load_config
+from .tracking import RunDir, run_dir, write_json
+
+DEFAULT_LAUNCHER = f"{Path(sys.executable).name} -m gift_experiment_utils.run"
+
+
+@dataclass
+class SelectSpec:
+    metric: str = "best_val/accuracy"  # a key of results.json "metrics"
+    mode: Literal["max", "min"] = "max"
+
+
+@dataclass
+class FinalSpec:
+    seeds: list[int] = field(default_factory=lambda: [42])
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SweepSpec:
+    config: str  # experiment YAML, relative to the sweep file
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    partition: dict[str, list[Any]] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=lambda: [42])
+    select: SelectSpec = field(default_factory=SelectSpec)
+    final: FinalSpec = field(default_factory=FinalSpec)
+
+
+@dataclass
+class PlannedRun:
+    config_path: Path
+    overrides: list[str]  # everything but the config file, in order
+    partition: tuple[str, ...]  # its partition's overrides (the selection is per partition)
+    point: tuple[str, ...]  # its grid point's overrides
+    config: Config
+    run: RunDir
+
+    def args(self) -> list[str]:
+        return ["--config", str(self.config_path), *self.overrides]
+
+    def launch_line(self, launcher: str) -> str:
+        return " ".join([launcher, *(shlex.quote(a) for a in self.args())])
+
+
+class Sweep:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        raw = yaml.safe_load(self.path.read_text()) or {}
+        if set(raw) != {"sweep"}:
+            raise ValueError(f"{self.path}: a sweep file holds one top-level key 'sweep:', got {sorted(raw)}.")
+        self.spec: SweepSpec = _Builder({}, _SPEC_KEYS).dataclass(SweepSpec, raw["sweep"], "sweep.")
+        self.config_path = (self.path.parent / self.spec.config).resolve()
+        for name, values in {**self.spec.grid, **self.spec.partition}.items():
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"{self.path}: sweep grid/partition key {name!r} needs a non-empty list of values.")
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    # ------------------------------------------------------------------ expansion
+    def _combinations(self, table: dict[str, list[Any]]) -> list[tuple[str, ...]]:
+        keys = list(table)
+        return [tuple(f"{k}={_yaml_value(v)}" for k, v in zip(keys, values)) for values in itertools.product(*table.values())]
+
+    def _plan(self, partition: tuple[str, ...], point: tuple[str, ...], seed: int, extra: list[str]) -> PlannedRun:
+        overrides = [*self.spec.overrides, *partition, *point, *extra, f"experiment.seed={seed}"]
+        config = load_config(self.config_path, overrides)  # validates every run before any starts
+        from .task import get_task_class
+
+        folder = run_dir(config, get_task_class(config.experiment.domain)(config).tag())
+        return PlannedRun(self.config_path, overrides, partition, point, config, folder)
+
+    def search_runs(self) -> list[PlannedRun]:
+        runs = [
+            self._plan(partition, point, seed, [])
+            for partition in self._combinations(self.spec.partition)
+            for point in self._combinations(self.spec.grid)
+            for seed in self.spec.seeds
+        ]
+        return _unique_names(runs)
+
+    def final_runs(self, selection: dict[str, Any]) -> list[PlannedRun]:
+        runs = []
+        for partition in self._combinations(self.spec.partition):
+            chosen = selection[_key(partition)]["point"]
+            runs += [self._plan(partition, tuple(chosen), seed, self.spec.final.overrides) for seed in self.spec.final.seeds]
+        return _unique_names(runs)
+
+    def selection_path(self) -> Path:
+        root = self.search_runs()[0].config.experiment.output_root
+        return Path(root) / "_sweeps" / self.name / "selection.json"
+
+    def read_selection(self) -> dict[str, Any]:
+        path = self.selection_path()
+        if not path.is_file():
+            raise ValueError(f"{path} does not exist; run `python -m gift_experiment_utils.sweep select {self.path}` first.")
+        return json.loads(path.read_text())
+
+    # ------------------------------------------------------------------ selection
+    def select(self, *, allow_missing: bool = False) -> dict[str, Any]:
+        """The best grid point of each partition by the mean of `select.metric` over the search seeds."""
+        runs = self.search_runs()
+        missing = [r.run.path for r in runs if not r.run.is_done()]
+        if missing and not allow_missing:
+            raise ValueError(f"{len(missing)} search runs are not finished (e.g. {missing[0]}); run them first "
+                             "(`sweep run`) or pass --allow-missing.")
+        selection = {}
+        for partition in self._combinations(self.spec.partition):
+            scores = self._scores([r for r in runs if r.partition == partition])
+            if not scores:
+                raise ValueError(f"No finished search run for partition {list(partition)}.")
+            pick = max if self.spec.select.mode == "max" else min
+            point, value = pick(scores.items(), key=lambda item: item[1][0])
+            selection[_key(partition)] = {"partition": list(partition), "point": list(point), "value": value[0],
+                                          "num_seeds": value[1], "metric": self.spec.select.metric,
+                                          "all": {_key(p): s[0] for p, s in scores.items()}}
+        return selection
+
+    def _scores(self, runs: list[PlannedRun]) -> dict[tuple[str, ...], tuple[float, int]]:
+        values: dict[tuple[str, ...], list[float]] = {}
+        for planned in runs:
+            if not planned.run.is_done():
+                continue
+            metrics = json.loads(planned.run.results.read_text())["metrics"]
+            if self.spec.select.metric not in metrics:
+                raise ValueError(f"select.metric {self.spec.select.metric!r} is not in {planned.run.results} "
+                                 f"(it has {sorted(metrics)}); fix select.metric in {self.path}.")
+            values.setdefault(planned.point, []).append(metrics[self.spec.select.metric])
+        return {point: (mean(v), len(v)) for point, v in values.items()}
+
+
+_SPEC_KEYS = ["sweep.config", "sweep.grid", "sweep.partition", "sweep.overrides", "sweep.seeds", "sweep.select.metric",
+              "sweep.select.mode", "sweep.final.seeds", "sweep.final.overrides"]
+
+
+def _yaml_value(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
+
+
+def _key(overrides: tuple[str, ...] | list[str]) -> str:
+    return ",".join(overrides) or "all"
+
+
+def _unique_names(runs: list[PlannedRun]) -> list[PlannedRun]:
+    """Give runs whose default folder names collide a name that also shows their grid/partition values."""
+    seen: dict[Path, int] = {}
+    for planned in runs:
+        seen[planned.run.path] = seen.get(planned.run.path, 0) + 1
+    for i, planned in enumerate(runs):
+        if seen[planned.run.path] > 1 and not planned.config.experiment.run_name:
+            suffix = "_".join(o.split(".")[-1].replace("=", "") for o in (*planned.partition, *planned.point))
+            name = f"{planned.run.path.name}_{suffix}".replace("/", "-")
+            runs[i] = PlannedRun(planned.config_path, [*planned.overrides, f"experiment.run_name={name}"],
+                                 planned.partition, planned.point, planned.config, RunDir(planned.run.path.parent / name))
+    return runs
+
+
+# ---------------------------------------------------------------------------------------------- execution
+def execute(runs: list[PlannedRun], *, launcher: str, print_only: bool, in_process: bool) -> int:
+    pending = [r for r in runs if not r.run.is_done()]
+    print(f"# {len(runs) - len(pending)} of {len(runs)} runs finished; {len(pending)} to go", file=sys.stderr)
+    for planned in pending:
+        if print_only:
+            print(planned.launch_line(launcher))
+            continue
+        print(f"# {planned.launch_line(launcher)}", file=sys.stderr, flush=True)
+        if in_process:
+            from .run import main
+
+            code = main(planned.args())
+        else:
+            code = subprocess.run(shlex.split(launcher) + planned.args()).returncode
+        if code:
+            print(f"# run failed with exit code {code}: {planned.run.path}", file=sys.stderr)
+            return code
+    return 0
+
+
+def plan_table(runs: list[PlannedRun]) -> str:
+    return "\n".join(f"{'done' if r.run.is_done() else 'todo'}  {r.run.path}" for r in runs)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gift_experiment_utils.sweep", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["plan", "run", "select"])
+    parser.add_argument("sweep", help="sweep YAML")
+    parser.add_argument("--stage", choices=["search", "final"], default="search", help="plan/run: which runs")
+    parser.add_argument("--print", action="store_true", help="print launch lines instead of running")
+    parser.add_argument("--run", action="store_true", help="select: then run the final seeds")
+    parser.add_argument("--launcher", default=DEFAULT_LAUNCHER,
+                        help="command before --config, e.g. 'accelerate launch --config_file configs/accelerate/8gpu.yaml "
+                             "-m gift_experiment_utils.run'")
+    parser.add_argument("--in-process", action="store_true", help="run in this Python process (one CPU/GPU, no launcher)")
+    parser.add_argument("--allow-missing", action="store_true", help="select among the finished search runs only")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        sweep = Sweep(args.sweep)
+        if args.command == "select":
+            selection = sweep.select(allow_missing=args.allow_missing)
+            path = sweep.selection_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_json(path, selection)
+            for key, chosen in selection.items():
+                print(f"# {key}: {chosen['point']} ({chosen['metric']} = {chosen['value']:.4f})", file=sys.stderr)
+            if not (args.run or args.print):
+                return 0
+            runs = sweep.final_runs(selection)
+        elif args.stage == "final":
+            runs = sweep.final_runs(sweep.read_selection())
+        else:
+            runs = sweep.search_runs()
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "plan":
+        print(plan_table(runs))
+        return 0
+    return execute(runs, launcher=args.launcher, print_only=args.print, in_process=args.in_process)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
