@@ -173,11 +173,12 @@ def to_rgb(array: np.ndarray, scale: int = 1) -> Any:
     return Image.fromarray(array)
 
 
-def load_builder(builder: str, version: str, data_dir: str | None) -> Any:
+def load_builder(builder: str, version: str, data_dir: str | None, **kwargs: Any) -> Any:
+    """`tfds.builder(f"{builder}:{version}")`: the prepared files in data_dir, or the code at that version."""
     import tensorflow_datasets as tfds
 
     try:
-        return tfds.builder(f"{builder}:{version}", data_dir=data_dir)
+        return tfds.builder(f"{builder}:{version}", data_dir=data_dir, **kwargs)
     except AssertionError as error:  # tfds' way of saying the code cannot build this version
         code = tfds.builder_cls(builder.split("/")[0])
         versions = sorted({str(code.VERSION), *(str(v) for v in code.SUPPORTED_VERSIONS)})
@@ -237,14 +238,12 @@ def open_tfds_split(builder: Any, spec: str) -> Any:
     """A random-access list of decoded examples (dicts of numpy arrays) of `spec`."""
     from tensorflow_datasets.core.file_adapters import FileFormat
 
-    random_access = builder.info.available_file_formats() & set(FileFormat.with_random_access())
-    if builder.info.splits and not random_access:  # prepared, as TFRecord only
-        return TFRecordExamples(builder, spec)
-    try:
+    if builder.info.splits:  # prepared: dataset_info.json lists the splits and the file format
+        random_access = builder.info.available_file_formats() & set(FileFormat.with_random_access())
+        return builder.as_data_source(split=spec) if random_access else TFRecordExamples(builder, spec)
+    try:  # no split on disk: only a mocked tfds (tfds.testing.mock_data) can serve it
         return builder.as_data_source(split=spec)
-    except ValueError as error:
-        if builder.is_prepared():
-            raise
+    except (ValueError, NotImplementedError) as error:
         raise FileNotFoundError(
             f"tfds dataset {builder.name}:{builder.version} is not prepared in {builder.data_dir}; prepare it with "
             "scripts/visual_classification/vtab/prepare_vtab.sh or set task.data_dir to the tfds data_dir."

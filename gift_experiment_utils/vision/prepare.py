@@ -1,0 +1,155 @@
+"""Check and prepare the vision data: `python -m gift_experiment_utils.vision.prepare COMMAND ...`.
+
+    fgvc-check   --data-root data [--dataset cub ...]           split files, class counts, every image present
+    vtab-tfds    --data-dir data/tfds [--task dtd ...] [--manual-dir DIR] [--file-format array_record]
+                                                                 download_and_prepare the tfds builders
+    vtab-check   --data-dir DIR [--source tfds|folder] [--task ...]   the four splits of each task, their sizes
+    vtab-export  --data-dir data/tfds --out data/vtab-1k [--task ...] [--splits ...]
+                                                                 write the pre-extracted folder layout from tfds
+
+Every command exits non-zero when something is missing, after naming each problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .fgvc import FGVC_DATASETS, SPLITS, FGVCConfig, dataset_root, fgvc_sources
+from .vtab import VTAB_SPLITS, VTAB_TASKS, ImageListImages, TfdsImages, load_builder
+
+EXPECTED_VTAB_SIZES = {"train800": 800, "val200": 200, "train800val200": 1000}
+
+
+def fgvc_check(data_root: str, datasets: Sequence[str]) -> int:
+    problems = 0
+    for name in datasets:
+        row = FGVC_DATASETS[name]
+        root = dataset_root(row, None, data_root)
+        try:
+            sources = fgvc_sources(FGVCConfig(dataset=name, check_images=True), data_root)
+        except (FileNotFoundError, ValueError) as error:
+            print(f"[missing] {row.title:15s} {root}: {error}")
+            problems += 1
+            continue
+        sizes = ", ".join(f"{split} {len(sources[split])}" for split in SPLITS)
+        print(f"[ok]      {row.title:15s} {root}: {sizes}; {row.num_classes} classes")
+    return problems
+
+
+def vtab_tfds(data_dir: str, tasks: Sequence[str], *, manual_dir: str | None, file_format: str,
+              version: str | None) -> int:
+    import tensorflow_datasets as tfds
+
+    problems, done = 0, set()
+    for name in tasks:
+        row = VTAB_TASKS[name]
+        key = (row.builder, version or row.version)
+        if key in done:  # clevr and dsprites and smallnorb serve two tasks each
+            continue
+        done.add(key)
+        try:
+            builder = load_builder(row.builder, key[1], data_dir, file_format=file_format)
+            builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+            print(f"[ok]      {row.builder}:{key[1]} in {builder.data_dir}")
+        except Exception as error:  # report every dataset, then fail: downloads break for many reasons
+            print(f"[failed]  {row.builder}:{key[1]}: {type(error).__name__}: {error}")
+            problems += 1
+    return problems
+
+
+def vtab_check(data_dir: str, tasks: Sequence[str], *, source: str, version: str | None) -> int:
+    problems = 0
+    for name in tasks:
+        sizes = []
+        try:
+            for split in VTAB_SPLITS:
+                opened = _vtab_source(name, split, data_dir, source=source, version=version)
+                expected = EXPECTED_VTAB_SIZES.get(split)
+                if expected is not None and len(opened) != expected:
+                    raise ValueError(f"{split} has {len(opened)} examples, VTAB-1k has {expected}")
+                sizes.append(f"{split} {len(opened)}")
+            opened.record(0)  # decodes one example: label function and image conversion work on this data
+        except (FileNotFoundError, ValueError) as error:
+            print(f"[missing] {name:22s} {error}")
+            problems += 1
+            continue
+        print(f"[ok]      {name:22s} {', '.join(sizes)}")
+    return problems
+
+
+def _vtab_source(name: str, split: str, data_dir: str, *, source: str, version: str | None):
+    if source == "folder":
+        return ImageListImages(Path(data_dir) / name, split, num_classes=VTAB_TASKS[name].num_classes)
+    return TfdsImages(name, split, data_dir=data_dir, version=version)
+
+
+def vtab_export(data_dir: str, out: str, tasks: Sequence[str], splits: Sequence[str], *, version: str | None) -> int:
+    """<out>/<task>/images/<split>/<i>.png and <out>/<task>/<split>.txt; train800val200 = train800 + val200."""
+    for name in tasks:
+        task_dir = Path(out) / name
+        lines: dict[str, list[str]] = {}
+        for split in [s for s in VTAB_SPLITS if s != "train800val200"]:
+            if split not in splits and not ("train800val200" in splits and split in ("train800", "val200")):
+                continue
+            opened = TfdsImages(name, split, data_dir=data_dir, version=version)
+            lines[split] = []
+            for index in range(len(opened)):
+                record = opened.record(index)
+                relative = f"images/{split}/{index:06d}.png"
+                (task_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+                record.image.save(task_dir / relative)
+                lines[split].append(f"{relative} {record.label}")
+        if "train800" in lines and "val200" in lines:
+            lines["train800val200"] = lines["train800"] + lines["val200"]
+        for split in splits:
+            (task_dir / f"{split}.txt").write_text("\n".join(lines[split]) + "\n")
+        print(f"[ok]      {name:22s} " + ", ".join(f"{s} {len(lines[s])}" for s in splits))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gift_experiment_utils.vision.prepare",
+                                     description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    fgvc = commands.add_parser("fgvc-check", help="check the FGVC folders")
+    fgvc.add_argument("--data-root", default="data", help="holds fgvc/<folder>/ (the experiment's data.root)")
+    fgvc.add_argument("--dataset", nargs="*", choices=list(FGVC_DATASETS), default=list(FGVC_DATASETS))
+    for command, text in [("vtab-tfds", "download and prepare the tfds builders"),
+                          ("vtab-check", "check the four splits of each task"),
+                          ("vtab-export", "write the folder layout from tfds")]:
+        sub = commands.add_parser(command, help=text)
+        sub.add_argument("--data-dir", required=True, help="the tfds data_dir (or, vtab-check --source folder: vtab-1k/)")
+        sub.add_argument("--task", nargs="*", choices=list(VTAB_TASKS), default=list(VTAB_TASKS))
+        sub.add_argument("--tfds-version", default=None, help="instead of each row's version (one builder only)")
+        if command == "vtab-tfds":
+            sub.add_argument("--manual-dir", default=None, help="manually downloaded archives (see prepare_vtab.sh)")
+            sub.add_argument("--file-format", default="array_record", choices=["array_record", "tfrecord"])
+        if command == "vtab-check":
+            sub.add_argument("--source", default="tfds", choices=["tfds", "folder"])
+        if command == "vtab-export":
+            sub.add_argument("--out", required=True, help="the vtab-1k folder to write")
+            sub.add_argument("--splits", nargs="*", choices=list(VTAB_SPLITS), default=list(VTAB_SPLITS))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "fgvc-check":
+        problems = fgvc_check(args.data_root, args.dataset)
+    elif args.command == "vtab-tfds":
+        problems = vtab_tfds(args.data_dir, args.task, manual_dir=args.manual_dir, file_format=args.file_format,
+                             version=args.tfds_version)
+    elif args.command == "vtab-check":
+        problems = vtab_check(args.data_dir, args.task, source=args.source, version=args.tfds_version)
+    else:
+        problems = vtab_export(args.data_dir, args.out, args.task, args.splits, version=args.tfds_version)
+    if problems:
+        print(f"{problems} problem(s); see above.", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

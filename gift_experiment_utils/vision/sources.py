@@ -1,0 +1,105 @@
+"""Raw labelled images of any FGVC or VTAB split, for figures (scripts/visual_classification/visualize.py).
+
+    split_images("fgvc", "cub", "test", root="data/fgvc/CUB_200_2011", classes=[3, 17])
+    split_images("vtab", "dtd", "test", root="data/tfds")                      # tfds data_dir
+    split_images("vtab", "dtd", "test", root="data/vtab-1k", source="folder")  # pre-extracted layout
+    config_images("runs/vision.fgvc/fgvc/gift/<run>/config.yaml", "test")       # the data of a run
+
+yield `ImageRecord(image, label, identifier)`: an RGB PIL image as stored (not resized or normalised),
+the class index the model was trained with, and a stable name (relative path, or "<task>/<split>/<i>").
+`split_pairs` gives the same as (image, label) pairs, the shape `visualize.py --dataset` takes:
+
+    python scripts/visual_classification/visualize.py RUN_DIR --out figs \\
+        --dataset gift_experiment_utils.vision.sources:split_pairs \\
+        --dataset-arg benchmark=fgvc --dataset-arg name=cub --dataset-arg split=test \\
+        --dataset-arg root=data/fgvc/CUB_200_2011 --classes 3,17
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .common import ImageRecord, ImageSource
+from .fgvc import SPLITS as FGVC_SPLITS
+from .fgvc import FGVCConfig, fgvc_sources
+from .vtab import VTAB_SPLITS, VTABConfig, vtab_source
+
+BENCHMARKS = ("fgvc", "vtab")
+
+
+def _records(source: ImageSource, classes: Iterable[int] | None, limit: int | None) -> Iterator[ImageRecord]:
+    wanted = None if classes is None else {int(c) for c in classes}
+    kept = 0
+    for index in range(len(source)):
+        if limit is not None and kept >= limit:
+            return
+        if wanted is not None and _label_of(source, index) not in wanted:
+            continue
+        kept += 1
+        yield source.record(index)
+
+
+def _label_of(source: ImageSource, index: int) -> int:
+    items = getattr(source, "items", None)  # file-backed sources know labels without opening the image
+    return items[index][-1] if items is not None else source.record(index).label
+
+
+def open_source(benchmark: str, name: str, split: str, *, root: str | None = None, source: str = "tfds",
+                data_root: str = "data", tfds_version: str | None = None) -> ImageSource:
+    """The image source of one split (random access: `len`, `record(i)`)."""
+    if benchmark == "fgvc":
+        if split not in FGVC_SPLITS:
+            raise ValueError(f"FGVC split {split!r}: choose one of {FGVC_SPLITS}.")
+        return fgvc_sources(FGVCConfig(dataset=name, root=root, check_images=False), data_root, (split,))[split]
+    if benchmark == "vtab":
+        if split not in VTAB_SPLITS:
+            raise ValueError(f"VTAB split {split!r}: choose one of {VTAB_SPLITS}.")
+        config = VTABConfig(name=name, source=source, data_dir=root, tfds_version=tfds_version)
+        return vtab_source(config, split, data_root)
+    raise ValueError(f"benchmark={benchmark!r}: choose one of {BENCHMARKS}.")
+
+
+def split_images(benchmark: str, name: str, split: str, *, root: str | None = None, source: str = "tfds",
+                 data_root: str = "data", tfds_version: str | None = None, classes: Iterable[int] | None = None,
+                 limit: int | None = None) -> Iterator[ImageRecord]:
+    """Records of one split in dataset order, only those of `classes` if given, at most `limit`."""
+    _check_name(benchmark, name)
+    opened = open_source(benchmark, name, split, root=root, source=source, data_root=data_root,
+                         tfds_version=tfds_version)
+    return _records(opened, classes, limit)
+
+
+def split_pairs(**kwargs: Any) -> Iterator[tuple[Any, int]]:
+    """`split_images` as (image, label) pairs."""
+    return ((record.image, record.label) for record in split_images(**kwargs))
+
+
+def config_images(config_file: str, split: str, *, overrides: Iterable[str] = (), classes: Iterable[int] | None = None,
+                  limit: int | None = None) -> Iterator[ImageRecord]:
+    """Records of `split` of the data a config (an experiment YAML or a run's config.yaml) trains on."""
+    from ..loading import load_config
+
+    config = load_config(config_file, list(overrides))
+    task = config.task
+    if isinstance(task, FGVCConfig):
+        if split not in FGVC_SPLITS:
+            raise ValueError(f"FGVC split {split!r}: choose one of {FGVC_SPLITS}.")
+        opened = fgvc_sources(task, config.data.root, (split,))[split]
+    elif isinstance(task, VTABConfig):
+        opened = vtab_source(task, split, config.data.root)
+    else:
+        raise ValueError(f"{config_file}: experiment.domain={config.experiment.domain!r} is not a vision domain "
+                         "(vision.fgvc or vision.vtab).")
+    return _records(opened, classes, limit)
+
+
+def _check_name(benchmark: str, name: str) -> None:
+    from .fgvc import FGVC_DATASETS
+    from .vtab import VTAB_TASKS
+
+    table = {"fgvc": FGVC_DATASETS, "vtab": VTAB_TASKS}.get(benchmark)
+    if table is None:
+        raise ValueError(f"benchmark={benchmark!r}: choose one of {BENCHMARKS}.")
+    if name not in table:
+        raise ValueError(f"{benchmark} has no {name!r}; choose one of {sorted(table)}.")
