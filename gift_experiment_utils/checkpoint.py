@@ -80,13 +80,28 @@ def trainable_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     return get_model_state_dict(model, options=_SAVE_OPTIONS)
 
 
-def save_last(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, *, state: dict[str, Any],
-              rngs: list[dict[str, Any]], is_main: bool) -> None:
+def save_last(
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    *,
+    state: dict[str, Any],
+    rngs: list[dict[str, Any]],
+    is_main: bool,
+) -> None:
     """Every process must call this (state dicts may be gathered); the main process writes."""
     model_state, optimizer_state = get_state_dict(model, optimizer, options=_SAVE_OPTIONS)
     if is_main:
-        atomic_save({"version": FORMAT_VERSION, "trainable": model_state, "optimizer": optimizer_state,
-                     "state": state, "rng": rngs}, path)
+        atomic_save(
+            {
+                "version": FORMAT_VERSION,
+                "trainable": model_state,
+                "optimizer": optimizer_state,
+                "state": state,
+                "rng": rngs,
+            },
+            path,
+        )
 
 
 def save_best(path: Path, model: nn.Module, *, state: dict[str, Any], is_main: bool) -> None:
@@ -119,5 +134,10 @@ def load_trainable(model: nn.Module, trainable: dict[str, torch.Tensor]) -> None
 
 def load_last(checkpoint: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
     _check_keys(model, checkpoint["trainable"])
-    set_state_dict(model, optimizer, model_state_dict=checkpoint["trainable"],
-                   optim_state_dict=checkpoint["optimizer"], options=_LOAD_OPTIONS)
+    set_state_dict(
+        model,
+        optimizer,
+        model_state_dict=checkpoint["trainable"],
+        optim_state_dict=checkpoint["optimizer"],
+        options=_LOAD_OPTIONS,
+    )

@@ -39,11 +39,17 @@ class ExperimentSection:
 
     def validate(self) -> None:
         for key in ("name", "domain"):
-            _require(bool(re.fullmatch(r"[A-Za-z0-9_.\-/]+", getattr(self, key))), f"experiment.{key}",
-                     "use letters, digits, '_', '-', '.', '/' only (it becomes a folder name).")
+            _require(
+                bool(re.fullmatch(r"[A-Za-z0-9_.\-/]+", getattr(self, key))),
+                f"experiment.{key}",
+                "use letters, digits, '_', '-', '.', '/' only (it becomes a folder name).",
+            )
         if self.run_name is not None:
-            _require(bool(re.fullmatch(r"[A-Za-z0-9_.\-=,+]+", self.run_name)), "experiment.run_name",
-                     f"{self.run_name!r} is not a valid folder name; use letters, digits and _ - . = , +")
+            _require(
+                bool(re.fullmatch(r"[A-Za-z0-9_.\-=,+]+", self.run_name)),
+                "experiment.run_name",
+                f"{self.run_name!r} is not a valid folder name; use letters, digits and _ - . = , +",
+            )
 
 
 @dataclass
@@ -188,17 +194,26 @@ class TrainSection:
         _require(self.epochs >= 1, "train.epochs", f"must be >= 1, got {self.epochs}.")
         _require(self.batch_size >= 1, "train.batch_size", f"must be >= 1, got {self.batch_size}.")
         _require(self.max_steps is None or self.max_steps >= 1, "train.max_steps", "must be >= 1 or null.")
-        _require(self.effective_batch_size is None or self.grad_accum_steps is None, "train.effective_batch_size",
-                 "give either train.effective_batch_size or train.grad_accum_steps, not both.")
+        _require(
+            self.effective_batch_size is None or self.grad_accum_steps is None,
+            "train.effective_batch_size",
+            "give either train.effective_batch_size or train.grad_accum_steps, not both.",
+        )
         _require(self.grad_accum_steps is None or self.grad_accum_steps >= 1, "train.grad_accum_steps", "must be >= 1.")
         _require(self.lr > 0, "train.lr", f"must be > 0, got {self.lr}.")
         _require(len(self.betas) == 2, "train.betas", f"needs two values, got {self.betas}.")
         warmups = [k for k in ("warmup_ratio", "warmup_steps", "warmup_epochs") if getattr(self, k)]
-        _require(len(warmups) <= 1, f"train.{warmups[-1] if warmups else ''}",
-                 f"set only one of train.warmup_ratio / warmup_steps / warmup_epochs (got {warmups}).")
+        _require(
+            len(warmups) <= 1,
+            f"train.{warmups[-1] if warmups else ''}",
+            f"set only one of train.warmup_ratio / warmup_steps / warmup_epochs (got {warmups}).",
+        )
         _require(0.0 <= self.warmup_ratio < 1.0, "train.warmup_ratio", "must be in [0, 1).")
-        _require(not (self.schedule_unit == "epoch" and self.warmup_steps), "train.warmup_steps",
-                 "with train.schedule_unit=epoch give the warmup as train.warmup_epochs.")
+        _require(
+            not (self.schedule_unit == "epoch" and self.warmup_steps),
+            "train.warmup_steps",
+            "with train.schedule_unit=epoch give the warmup as train.warmup_epochs.",
+        )
         _require(self.log_every >= 1, "train.log_every", "must be >= 1.")
 
 

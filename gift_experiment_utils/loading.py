@@ -105,7 +105,11 @@ def merge_layers(layers: list[Layer]) -> tuple[dict[str, Any], dict[str, str]]:
     source: dict[str, str] = {}
     for origin, data in layers:
         method = data.get("method")
-        if isinstance(method, dict) and "name" in method and merged.get("method", {}).get("name") not in (None, method["name"]):
+        if (
+            isinstance(method, dict)
+            and "name" in method
+            and merged.get("method", {}).get("name") not in (None, method["name"])
+        ):
             merged.pop("method")  # another method: start its section afresh
             source = {k: v for k, v in source.items() if not k.startswith("method.")}
         _merge_into(merged, data, origin, source, prefix="")
@@ -150,8 +154,10 @@ class _Builder:
 
     def dataclass(self, cls: type, data: Any, prefix: str) -> Any:
         if not isinstance(data, dict):
-            raise ValueError(f"Config key '{prefix.rstrip('.')}'{self.where(prefix.rstrip('.'))} must be a "
-                             f"mapping of {cls.__name__} fields, got {data!r}.")
+            raise ValueError(
+                f"Config key '{prefix.rstrip('.')}'{self.where(prefix.rstrip('.'))} must be a "
+                f"mapping of {cls.__name__} fields, got {data!r}."
+            )
         hints = _hints(cls)
         names = [f.name for f in dataclasses.fields(cls) if f.init]
         for key in data:
@@ -185,9 +191,9 @@ class _Builder:
         return self.scalar(hint, value, key)
 
     def union(self, args: tuple, value: Any, key: str) -> Any:
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
-            if type(None) in args:
-                return None
+        is_null = value is None or (isinstance(value, str) and value.lower() in ("none", "null"))
+        if is_null and type(None) in args:
+            return None
         for arg in (a for a in args if a is not type(None)):
             try:
                 return self.value(arg, value, key)
@@ -215,8 +221,10 @@ class _Builder:
 
     def wrong(self, key: str, value: Any, hint: Any) -> ValueError:
         expected = hint if isinstance(hint, str) else _type_name(hint)
-        return ValueError(f"Config key '{key}'{self.where(key)}: expected {expected}, got {value!r} "
-                          f"({type(value).__name__}). Fix the value in the YAML or pass {key}=<{expected}>.")
+        return ValueError(
+            f"Config key '{key}'{self.where(key)}: expected {expected}, got {value!r} "
+            f"({type(value).__name__}). Fix the value in the YAML or pass {key}=<{expected}>."
+        )
 
 
 def closest_key(key: str, valid_keys: list[str]) -> str | None:
@@ -267,15 +275,19 @@ def build_config(merged: dict[str, Any], source: dict[str, str]) -> Config:
     if not domain:
         from .task import available_domains
 
-        raise ValueError("Config key 'experiment.domain' is required (it picks the task); set it in the domain's "
-                         f"_base.yaml or pass experiment.domain=<one of {available_domains()}>.")
+        raise ValueError(
+            "Config key 'experiment.domain' is required (it picks the task); set it in the domain's "
+            f"_base.yaml or pass experiment.domain=<one of {available_domains()}>."
+        )
     task_cls = get_task_class(domain)
     method_name = (merged.get("method") or {}).get("name", "gift")
     if method_name not in METHODS:
         close = difflib.get_close_matches(str(method_name), METHODS, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Config key 'method.name'{_Builder(source, []).where('method.name')}: unknown method "
-                         f"{method_name!r}; choose one of {list(METHODS)}.{hint}")
+        raise ValueError(
+            f"Config key 'method.name'{_Builder(source, []).where('method.name')}: unknown method "
+            f"{method_name!r}; choose one of {list(METHODS)}.{hint}"
+        )
     method_cls = METHODS[method_name]
     valid = [k for k in dotted_keys(Config) if not k.startswith(("method.", "task."))]
     valid += [f"method.{k}" for k in dotted_keys(method_cls)] + [f"task.{k}" for k in dotted_keys(task_cls.Config)]

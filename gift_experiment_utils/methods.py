@@ -58,7 +58,9 @@ def head_parameters(module: nn.Module, head_modules: list[str]) -> list[nn.Param
             params += list(module.get_submodule(name).parameters())
         except AttributeError:
             children = [n for n, _ in module.named_children()]
-            raise ValueError(f"TaskModel.head_modules entry {name!r} is not a submodule; top-level modules: {children}.") from None
+            raise ValueError(
+                f"TaskModel.head_modules entry {name!r} is not a submodule; top-level modules: {children}."
+            ) from None
     return params
 
 
@@ -126,7 +128,11 @@ def _gift(method: GIFTMethod, task_model: TaskModel) -> tuple[nn.Module, Callabl
 def _lora(method: LoRAMethod, task_model: TaskModel) -> tuple[nn.Module, Callable]:
     from peft import LoraConfig, get_peft_model
 
-    targets = [t.replace(":", ".") for t in method.target_modules] if isinstance(method.target_modules, list) else method.target_modules
+    targets = (
+        [t.replace(":", ".") for t in method.target_modules]
+        if isinstance(method.target_modules, list)
+        else method.target_modules
+    )
     config = LoraConfig(
         r=method.rank,
         lora_alpha=method.alpha,

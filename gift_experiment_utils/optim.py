@@ -32,14 +32,18 @@ def param_groups(module: nn.Module, head_param_ids: set[int], train: TrainSectio
     result = []
     for (is_head, decays), params in sorted(groups.items()):
         lr = train.head_lr if is_head and train.head_lr is not None else train.lr
-        weight_decay = train.head_weight_decay if is_head and train.head_weight_decay is not None else train.weight_decay
-        result.append({
-            "params": params,
-            "lr": lr,
-            "initial_lr": lr,
-            "weight_decay": weight_decay if decays else 0.0,
-            "name": f"{'head' if is_head else 'method'}_{'decay' if decays else 'no_decay'}",
-        })
+        weight_decay = (
+            train.head_weight_decay if is_head and train.head_weight_decay is not None else train.weight_decay
+        )
+        result.append(
+            {
+                "params": params,
+                "lr": lr,
+                "initial_lr": lr,
+                "weight_decay": weight_decay if decays else 0.0,
+                "name": f"{'head' if is_head else 'method'}_{'decay' if decays else 'no_decay'}",
+            }
+        )
     return result
 
 

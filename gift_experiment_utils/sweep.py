@@ -102,7 +102,10 @@ class Sweep:
     # ------------------------------------------------------------------ expansion
     def _combinations(self, table: dict[str, list[Any]]) -> list[tuple[str, ...]]:
         keys = list(table)
-        return [tuple(f"{k}={_yaml_value(v)}" for k, v in zip(keys, values)) for values in itertools.product(*table.values())]
+        return [
+            tuple(f"{k}={_yaml_value(v)}" for k, v in zip(keys, values))
+            for values in itertools.product(*table.values())
+        ]
 
     def _plan(self, partition: tuple[str, ...], point: tuple[str, ...], seed: int, extra: list[str]) -> PlannedRun:
         overrides = [*self.spec.overrides, *partition, *point, *extra, f"experiment.seed={seed}"]
@@ -125,7 +128,9 @@ class Sweep:
         runs = []
         for partition in self._combinations(self.spec.partition):
             chosen = selection[_key(partition)]["point"]
-            runs += [self._plan(partition, tuple(chosen), seed, self.spec.final.overrides) for seed in self.spec.final.seeds]
+            runs += [
+                self._plan(partition, tuple(chosen), seed, self.spec.final.overrides) for seed in self.spec.final.seeds
+            ]
         return _unique_names(runs)
 
     def selection_path(self) -> Path:
@@ -135,7 +140,9 @@ class Sweep:
     def read_selection(self) -> dict[str, Any]:
         path = self.selection_path()
         if not path.is_file():
-            raise ValueError(f"{path} does not exist; run `python -m gift_experiment_utils.sweep select {self.path}` first.")
+            raise ValueError(
+                f"{path} does not exist; run `python -m gift_experiment_utils.sweep select {self.path}` first."
+            )
         return json.loads(path.read_text())
 
     # ------------------------------------------------------------------ selection
@@ -144,8 +151,10 @@ class Sweep:
         runs = self.search_runs()
         missing = [r.run.path for r in runs if not r.run.is_done()]
         if missing and not allow_missing:
-            raise ValueError(f"{len(missing)} search runs are not finished (e.g. {missing[0]}); run them first "
-                             "(`sweep run`) or pass --allow-missing.")
+            raise ValueError(
+                f"{len(missing)} search runs are not finished (e.g. {missing[0]}); run them first "
+                "(`sweep run`) or pass --allow-missing."
+            )
         selection = {}
         for partition in self._combinations(self.spec.partition):
             scores = self._scores([r for r in runs if r.partition == partition])
@@ -153,9 +162,14 @@ class Sweep:
                 raise ValueError(f"No finished search run for partition {list(partition)}.")
             pick = max if self.spec.select.mode == "max" else min
             point, value = pick(scores.items(), key=lambda item: item[1][0])
-            selection[_key(partition)] = {"partition": list(partition), "point": list(point), "value": value[0],
-                                          "num_seeds": value[1], "metric": self.spec.select.metric,
-                                          "all": {_key(p): s[0] for p, s in scores.items()}}
+            selection[_key(partition)] = {
+                "partition": list(partition),
+                "point": list(point),
+                "value": value[0],
+                "num_seeds": value[1],
+                "metric": self.spec.select.metric,
+                "all": {_key(p): s[0] for p, s in scores.items()},
+            }
         return selection
 
     def _scores(self, runs: list[PlannedRun]) -> dict[tuple[str, ...], tuple[float, int]]:
@@ -165,14 +179,25 @@ class Sweep:
                 continue
             metrics = json.loads(planned.run.results.read_text())["metrics"]
             if self.spec.select.metric not in metrics:
-                raise ValueError(f"select.metric {self.spec.select.metric!r} is not in {planned.run.results} "
-                                 f"(it has {sorted(metrics)}); fix select.metric in {self.path}.")
+                raise ValueError(
+                    f"select.metric {self.spec.select.metric!r} is not in {planned.run.results} "
+                    f"(it has {sorted(metrics)}); fix select.metric in {self.path}."
+                )
             values.setdefault(planned.point, []).append(metrics[self.spec.select.metric])
         return {point: (mean(v), len(v)) for point, v in values.items()}
 
 
-_SPEC_KEYS = ["sweep.config", "sweep.grid", "sweep.partition", "sweep.overrides", "sweep.seeds", "sweep.select.metric",
-              "sweep.select.mode", "sweep.final.seeds", "sweep.final.overrides"]
+_SPEC_KEYS = [
+    "sweep.config",
+    "sweep.grid",
+    "sweep.partition",
+    "sweep.overrides",
+    "sweep.seeds",
+    "sweep.select.metric",
+    "sweep.select.mode",
+    "sweep.final.seeds",
+    "sweep.final.overrides",
+]
 
 
 def _yaml_value(value: Any) -> str:
@@ -184,16 +209,27 @@ def _key(overrides: tuple[str, ...] | list[str]) -> str:
 
 
 def _unique_names(runs: list[PlannedRun]) -> list[PlannedRun]:
-    """Give runs whose default folder names collide a name that also shows their grid/partition values."""
-    seen: dict[Path, int] = {}
-    for planned in runs:
-        seen[planned.run.path] = seen.get(planned.run.path, 0) + 1
+    """Runs whose default folder names collide get the values that tell them apart appended to the name."""
+    groups: dict[Path, list[int]] = {}
     for i, planned in enumerate(runs):
-        if seen[planned.run.path] > 1 and not planned.config.experiment.run_name:
-            suffix = "_".join(o.split(".")[-1].replace("=", "") for o in (*planned.partition, *planned.point))
-            name = f"{planned.run.path.name}_{suffix}".replace("/", "-")
-            runs[i] = PlannedRun(planned.config_path, [*planned.overrides, f"experiment.run_name={name}"],
-                                 planned.partition, planned.point, planned.config, RunDir(planned.run.path.parent / name))
+        groups.setdefault(planned.run.path, []).append(i)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        overrides = [set((*runs[i].partition, *runs[i].point)) for i in members]
+        differing = set.union(*overrides) - set.intersection(*overrides)
+        for i in members:
+            planned = runs[i]
+            parts = [o.split(".")[-1].replace("=", "") for o in (*planned.partition, *planned.point) if o in differing]
+            name = "_".join([planned.run.path.name, *parts]).replace("/", "-")
+            runs[i] = PlannedRun(
+                planned.config_path,
+                [*planned.overrides, f"experiment.run_name={name}"],
+                planned.partition,
+                planned.point,
+                planned.config,
+                RunDir(planned.run.path.parent / name),
+            )
     return runs
 
 
@@ -229,10 +265,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stage", choices=["search", "final"], default="search", help="plan/run: which runs")
     parser.add_argument("--print", action="store_true", help="print launch lines instead of running")
     parser.add_argument("--run", action="store_true", help="select: then run the final seeds")
-    parser.add_argument("--launcher", default=DEFAULT_LAUNCHER,
-                        help="command before --config, e.g. 'accelerate launch --config_file configs/accelerate/8gpu.yaml "
-                             "-m gift_experiment_utils.run'")
-    parser.add_argument("--in-process", action="store_true", help="run in this Python process (one CPU/GPU, no launcher)")
+    parser.add_argument(
+        "--launcher",
+        default=DEFAULT_LAUNCHER,
+        help="command before --config, e.g. 'accelerate launch --config_file configs/accelerate/8gpu.yaml "
+        "-m gift_experiment_utils.run'",
+    )
+    parser.add_argument(
+        "--in-process", action="store_true", help="run in this Python process (one CPU/GPU, no launcher)"
+    )
     parser.add_argument("--allow-missing", action="store_true", help="select among the finished search runs only")
     return parser.parse_args(argv)
 

@@ -17,7 +17,6 @@ import argparse
 import csv
 import io
 import json
-import math
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -107,14 +106,23 @@ class Table:
         return mean(c.mean for c in cells) if all(cells) else None
 
 
-def build_table(runs: list[RunResult], *, row_keys: list[str], col_key: str | None, metric: str,
-                scale: float = 1.0, groups: dict[str, list[str]] | None = None) -> Table:
+def build_table(
+    runs: list[RunResult],
+    *,
+    row_keys: list[str],
+    col_key: str | None,
+    metric: str,
+    scale: float = 1.0,
+    groups: dict[str, list[str]] | None = None,
+) -> Table:
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
     params: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for run in runs:
         value = run.metric(metric)
         if value is None:
-            raise ValueError(f"{run.path}/results.json has no metric {metric!r}; it has {sorted(run.results['metrics'])}.")
+            raise ValueError(
+                f"{run.path}/results.json has no metric {metric!r}; it has {sorted(run.results['metrics'])}."
+            )
         row, column = _label(run, row_keys), str(run.get(col_key)) if col_key else "score"
         cells[(row, column)].values.append(value * scale)
         params[row].append((run.results["params"]["method"], run.results["params"]["method_percent"]))
@@ -214,7 +222,9 @@ def _groups(specs: list[str]) -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gift_experiment_utils.tables", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m gift_experiment_utils.tables", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("roots", nargs="+", help="folders searched for run folders (results.json)")
     parser.add_argument("--row", action="append", help="config key(s) naming a row (default: method.name)")
     parser.add_argument("--col", default=None, help="config key naming a column, e.g. task.name")
@@ -227,8 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runs = collect(args.roots)
         groups = _groups(args.group)
-        table = build_table(runs, row_keys=args.row or ["method.name"], col_key=args.col, metric=args.metric,
-                            scale=args.scale, groups=groups)
+        table = build_table(
+            runs,
+            row_keys=args.row or ["method.name"],
+            col_key=args.col,
+            metric=args.metric,
+            scale=args.scale,
+            groups=groups,
+        )
         unknown = sorted({c for cs in groups.values() for c in cs} - set(table.columns))
         if unknown:
             raise ValueError(f"--group names columns {unknown} that no run has; columns are {table.columns}.")

@@ -134,9 +134,7 @@ class Task:
             )
 
     @torch.no_grad()
-    def evaluate(
-        self, model: nn.Module, loader: Any, split: str, gather: Callable[[Any], Any]
-    ) -> dict[str, float]:
+    def evaluate(self, model: nn.Module, loader: Any, split: str, gather: Callable[[Any], Any]) -> dict[str, float]:
         """Run `eval_step` over this process's shard, gather across processes, compute the split's metrics."""
         parts: dict[str, list] = {}
         for batch in loader:
@@ -160,8 +158,21 @@ def available_domains() -> list[str]:
 
 
 _ENGINE_MODULES = {
-    "checkpoint", "config", "loading", "methods", "optim", "data", "run", "sweep", "tables", "task",
-    "tracking", "train", "vpt", "offline_models", "distributed",
+    "checkpoint",
+    "config",
+    "loading",
+    "methods",
+    "optim",
+    "data",
+    "run",
+    "sweep",
+    "tables",
+    "task",
+    "tracking",
+    "train",
+    "vpt",
+    "offline_models",
+    "distributed",
 }
 
 
@@ -181,7 +192,9 @@ def get_task_class(domain: str) -> type[Task]:
         ) from None
     task_cls = getattr(module, attr, None)
     if not (isinstance(task_cls, type) and issubclass(task_cls, Task)):
-        raise ValueError(f"experiment.domain={domain!r}: {module_name}.{attr} must be a Task subclass, got {task_cls!r}.")
+        raise ValueError(
+            f"experiment.domain={domain!r}: {module_name}.{attr} must be a Task subclass, got {task_cls!r}."
+        )
     if not dataclasses.is_dataclass(task_cls.Config):
         raise TypeError(f"{task_cls.__name__}.Config must be a dataclass (the `task:` config section).")
     return task_cls

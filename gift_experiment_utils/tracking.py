@@ -1,12 +1,12 @@
 """The run folder and what is logged into it; wandb on top, optional and on the main process only.
 
-    runs/<domain>/<experiment>/<run-name>/
-        config.yaml      the resolved config (enough to rerun: `run --config <run>/config.yaml`)
-        meta.json        git commit and dirty flag, package versions, world size, device, command line
-        metrics.jsonl    one JSON object per logged step: {"step", "epoch", "train/loss", "val/accuracy", ...}
-        results.json     final metrics, trainable parameters, peak memory, wall time (written last: "done")
-        checkpoints/     last.pt (resumable), best.pt (best validation weights)
-        adapter/         the trained adapter in its library's format
+runs/<domain>/<experiment>/<run-name>/
+    config.yaml      the resolved config (enough to rerun: `run --config <run>/config.yaml`)
+    meta.json        git commit and dirty flag, package versions, world size, device, command line
+    metrics.jsonl    one JSON object per logged step: {"step", "epoch", "train/loss", "val/accuracy", ...}
+    results.json     final metrics, trainable parameters, peak memory, wall time (written last: "done")
+    checkpoints/     last.pt (resumable), best.pt (best validation weights)
+    adapter/         the trained adapter in its library's format
 """
 
 from __future__ import annotations
@@ -53,8 +53,13 @@ def run_name(config: Config, task_tag: str) -> str:
     if config.experiment.run_name:
         return config.experiment.run_name
     train = config.train
-    parts = [task_tag, config.method.tag(), f"lr{slug(train.lr)}", f"wd{slug(train.weight_decay)}",
-             f"seed{config.experiment.seed}"]
+    parts = [
+        task_tag,
+        config.method.tag(),
+        f"lr{slug(train.lr)}",
+        f"wd{slug(train.weight_decay)}",
+        f"seed{config.experiment.seed}",
+    ]
     return "_".join(slug(p) for p in parts)
 
 
@@ -71,8 +76,9 @@ def write_json(path: Path, data: Any) -> None:
 
 def _git(*args: str) -> str | None:
     try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=True, timeout=10,
-                              cwd=Path(__file__).resolve().parent).stdout.strip()
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, check=True, timeout=10, cwd=Path(__file__).resolve().parent
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 

@@ -63,8 +63,9 @@ class Progress:
 def make_accelerator(config: Config) -> Accelerator:
     ddp = DistributedDataParallelKwargs(find_unused_parameters=config.train.find_unused_parameters)
     # Without a GPU, cpu=True makes processes started by torchrun/accelerate launch form a gloo group.
-    return Accelerator(mixed_precision=config.train.mixed_precision, kwargs_handlers=[ddp],
-                       cpu=not torch.accelerator.is_available())
+    return Accelerator(
+        mixed_precision=config.train.mixed_precision, kwargs_handlers=[ddp], cpu=not torch.accelerator.is_available()
+    )
 
 
 def grad_accum_steps(config: Config, world_size: int) -> int:
@@ -89,7 +90,9 @@ def check_resumable(run: RunDir, config: Config) -> None:
         return
     old = _flatten(yaml.safe_load(run.config.read_text()) or {})
     new = _flatten(config_to_dict(config))
-    differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and not k.startswith(RESUMABLE_DIFFERENCES))
+    differ = sorted(
+        k for k in set(old) | set(new) if old.get(k) != new.get(k) and not k.startswith(RESUMABLE_DIFFERENCES)
+    )
     if differ:
         changes = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
         raise ValueError(
@@ -146,17 +149,30 @@ class Trainer:
         self.total_updates = self.layout.updates * config.train.epochs
         if config.train.max_steps is not None:
             self.total_updates = min(self.total_updates, config.train.max_steps)
-        self.schedule = build_schedule(config.train, updates_per_epoch=self.layout.updates, total_updates=self.total_updates)
+        self.schedule = build_schedule(
+            config.train, updates_per_epoch=self.layout.updates, total_updates=self.total_updates
+        )
         optimizer = build_optimizer(self.adapted.module, self.adapted.head_param_ids, config.train)
         self.model, self.optimizer = acc.prepare(self.adapted.module, optimizer)
-        self.train_loader = train_loader(train_set, task, self.layout, rank=acc.process_index,
-                                         seed=config.experiment.seed, num_workers=config.data.num_workers)
+        self.train_loader = train_loader(
+            train_set,
+            task,
+            self.layout,
+            rank=acc.process_index,
+            seed=config.experiment.seed,
+            num_workers=config.data.num_workers,
+        )
         self.eval_loaders = {}
         for split in ("val", "test"):
             dataset = limit(splits.get(split), config.data.max_eval_samples)
             if dataset is not None:
-                loader = eval_loader(dataset, task, split, batch_size=config.data.eval_batch_size or config.train.batch_size,
-                                     num_workers=config.data.num_workers)
+                loader = eval_loader(
+                    dataset,
+                    task,
+                    split,
+                    batch_size=config.data.eval_batch_size or config.train.batch_size,
+                    num_workers=config.data.num_workers,
+                )
                 self.eval_loaders[split] = acc.prepare(loader)
         self._log_setup(len(train_set))
         self._maybe_resume()
@@ -177,11 +193,15 @@ class Trainer:
         effective = layout.batch_size * self.accum * layout.world_size
         # e.g. 8 batch × 2 accum × 2 processes = 32 examples per update
         self.info(f"run folder {self.run.path}")
-        self.info(f"{layout.batch_size} batch × {self.accum} accum × {layout.world_size} processes = {effective} "
-                  f"per update; {layout.updates} updates/epoch, {self.total_updates} in all "
-                  f"({layout.dropped_examples} of {train_size} examples unused per epoch)")
-        self.info(f"{self.config.method.name}: {count.method:,} trainable ({count.method_percent:.4f}% of "
-                  f"{count.backbone:,} backbone parameters) + head {count.head:,}")
+        self.info(
+            f"{layout.batch_size} batch × {self.accum} accum × {layout.world_size} processes = {effective} "
+            f"per update; {layout.updates} updates/epoch, {self.total_updates} in all "
+            f"({layout.dropped_examples} of {train_size} examples unused per epoch)"
+        )
+        self.info(
+            f"{self.config.method.name}: {count.method:,} trainable ({count.method_percent:.4f}% of "
+            f"{count.backbone:,} backbone parameters) + head {count.head:,}"
+        )
 
     def info(self, message: str) -> None:
         if self.is_main:
@@ -192,7 +212,9 @@ class Trainer:
         if not self.run.last.is_file():
             return
         if not self.config.checkpoint.resume:
-            raise ValueError(f"{self.run.last} exists; set checkpoint.resume=true to continue, or delete {self.run.path}.")
+            raise ValueError(
+                f"{self.run.last} exists; set checkpoint.resume=true to continue, or delete {self.run.path}."
+            )
         checkpoint = ckpt.read(self.run.last)
         state = checkpoint["state"]
         if state["world_size"] != self.accelerator.num_processes:
@@ -207,8 +229,10 @@ class Trainer:
         self._resume_rng = checkpoint["rng"][self.accelerator.process_index]
         if self.is_main:
             truncate_metrics(self.run.metrics, after_step=self.progress.step)
-        self.info(f"resumed from {self.run.last} at update {self.progress.step} (epoch {self.progress.epoch}, "
-                  f"micro-batch {self.progress.micro})")
+        self.info(
+            f"resumed from {self.run.last} at update {self.progress.step} (epoch {self.progress.epoch}, "
+            f"micro-batch {self.progress.micro})"
+        )
 
     # ------------------------------------------------------------------ training
     def elapsed(self) -> float:
@@ -222,8 +246,13 @@ class Trainer:
             ckpt.set_rng_state(self._resume_rng)  # last: everything after this point replays exactly
         elif config.eval.at_start and not progress.training_done:
             self.validate()
-        bar = tqdm(total=self.total_updates, initial=progress.step, disable=not (self.is_main and config.log.progress_bar),
-                   desc=self.run.path.name, dynamic_ncols=True)
+        bar = tqdm(
+            total=self.total_updates,
+            initial=progress.step,
+            disable=not (self.is_main and config.log.progress_bar),
+            desc=self.run.path.name,
+            dynamic_ncols=True,
+        )
         try:
             while not progress.training_done:
                 self._train_epoch(bar)
@@ -281,7 +310,9 @@ class Trainer:
         self._loss_window.append(loss)
         if progress.step % config.train.log_every == 0 or progress.training_done:
             self._log_train(grad_norm)
-        if _due(progress.step, config.eval.every_steps) or (epoch_ended and _due(progress.epoch, config.eval.every_epochs)):
+        if _due(progress.step, config.eval.every_steps) or (
+            epoch_ended and _due(progress.epoch, config.eval.every_epochs)
+        ):
             self.validate()
         saving = config.checkpoint
         if not progress.training_done and (
@@ -292,8 +323,12 @@ class Trainer:
     def _log_train(self, grad_norm: torch.Tensor | None) -> None:
         loss = self.accelerator.reduce(torch.stack(self._loss_window).mean(), reduction="mean").item()
         self._loss_window = []
-        lrs = {f"train/lr_{g['name']}": g["lr"] for g in self.optimizer.optimizer.param_groups}
-        values = {"train/loss": loss, **lrs}
+        groups = {g["name"]: g["lr"] for g in self.optimizer.optimizer.param_groups}
+        values = {"train/loss": loss}
+        for prefix, key in (("method", "train/lr"), ("head", "train/head_lr")):
+            lr = next((lr for name, lr in groups.items() if name.startswith(prefix)), None)
+            if lr is not None:
+                values[key] = lr
         if grad_norm is not None:
             values["train/grad_norm"] = float(grad_norm)
         self.tracker.log(values, step=self.progress.step, epoch=self._epoch_float())
@@ -335,8 +370,10 @@ class Trainer:
         self.tracker.log({f"val/{k}": v for k, v in metrics.items()}, step=progress.step, epoch=self._epoch_float())
         name, greater = self.selection()
         if name not in metrics:
-            raise ValueError(f"Selection metric {name!r} is not among the validation metrics {sorted(metrics)}; "
-                             "set eval.selection_metric to one of them.")
+            raise ValueError(
+                f"Selection metric {name!r} is not among the validation metrics {sorted(metrics)}; "
+                "set eval.selection_metric to one of them."
+            )
         value = metrics[name]
         if progress.best_value is None or (value > progress.best_value if greater else value < progress.best_value):
             progress.best_value, progress.best_step, progress.best_metrics = value, progress.step, metrics
@@ -351,7 +388,9 @@ class Trainer:
         if self.accelerator.scaler is not None:
             state["scaler"] = self.accelerator.scaler.state_dict()
         rngs = gather_object([ckpt.rng_state()]) if self.accelerator.num_processes > 1 else [ckpt.rng_state()]
-        ckpt.save_last(self.run.last, self.model, self.optimizer.optimizer, state=state, rngs=rngs, is_main=self.is_main)
+        ckpt.save_last(
+            self.run.last, self.model, self.optimizer.optimizer, state=state, rngs=rngs, is_main=self.is_main
+        )
         self.accelerator.wait_for_everyone()
 
     # ------------------------------------------------------------------ the end
@@ -388,8 +427,12 @@ class Trainer:
         name, greater = self.selection()
         return {
             "metrics": metrics,
-            "selection": {"metric": f"val/{name}", "greater_is_better": greater, "best_value": progress.best_value,
-                          "best_step": progress.best_step},
+            "selection": {
+                "metric": f"val/{name}",
+                "greater_is_better": greater,
+                "best_value": progress.best_value,
+                "best_step": progress.best_step,
+            },
             "params": self.adapted.count.to_dict(),
             "steps": progress.step,
             "epochs": round(self._epoch_float(), 4) if progress.micro else progress.epoch,
@@ -399,8 +442,13 @@ class Trainer:
             "wall_time_s": self.elapsed(),
             "peak_memory_mb": memory,
             "peak_memory_kind": memory_kind,
-            "run": {"domain": config.experiment.domain, "experiment": config.experiment.name,
-                    "name": self.run.path.name, "seed": config.experiment.seed, "method": config.method.name},
+            "run": {
+                "domain": config.experiment.domain,
+                "experiment": config.experiment.name,
+                "name": self.run.path.name,
+                "seed": config.experiment.seed,
+                "method": config.method.name,
+            },
         }
 
 
@@ -412,8 +460,14 @@ def prepare_run_dir(run: RunDir, config: Config, accelerator: Accelerator) -> No
         tmp = run.config.with_name(".config.yaml.tmp")
         tmp.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
         tmp.replace(run.config)
-        write_json(run.meta, meta(world_size=accelerator.num_processes, device=str(accelerator.device),
-                                  mixed_precision=config.train.mixed_precision))
+        write_json(
+            run.meta,
+            meta(
+                world_size=accelerator.num_processes,
+                device=str(accelerator.device),
+                mixed_precision=config.train.mixed_precision,
+            ),
+        )
     accelerator.wait_for_everyone()
 
 

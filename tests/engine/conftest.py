@@ -15,8 +15,14 @@ import torch
 REPO = Path(__file__).resolve().parents[2]
 TOY = REPO / "configs" / "toy" / "gift.yaml"
 # Small, quick runs: 128 examples, batches of 8 -> 16 updates per epoch.
-FAST = ["task.num_train=128", "task.num_val=50", "task.num_test=40", "train.batch_size=8", "train.epochs=2",
-        "log.progress_bar=false"]
+FAST = [
+    "task.num_train=128",
+    "task.num_val=50",
+    "task.num_test=40",
+    "train.batch_size=8",
+    "train.epochs=2",
+    "log.progress_bar=false",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +52,14 @@ def run_in_process(root: Path, *overrides: str, config: Path = TOY) -> Path:
 
 
 def subprocess_env() -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "HF_HUB_OFFLINE": "1",
-            "PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false"}
+    return {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "WANDB_MODE": "disabled",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(REPO),
+        "TOKENIZERS_PARALLELISM": "false",
+    }
 
 
 def entry_command(*args: str) -> list[str]:

@@ -98,7 +98,9 @@ def test_unknown_key_names_it_as_typed_and_suggests_the_closest():
 def test_unknown_key_in_a_yaml_file_names_the_file(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("experiment: {domain: toy}\ntrain:\n  warmup_ration: 0.1\n")
-    with pytest.raises(ValueError, match=r"'train\.warmup_ration' \(set in .*bad\.yaml\)\. Did you mean 'train\.warmup_ratio'"):
+    with pytest.raises(
+        ValueError, match=r"'train\.warmup_ration' \(set in .*bad\.yaml\)\. Did you mean 'train\.warmup_ratio'"
+    ):
         load_config(path)
 
 

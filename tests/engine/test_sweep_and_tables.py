@@ -1,0 +1,178 @@
+"""Sweeps expand, skip finished runs, pick the winner per partition and launch its final seeds; tables."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from gift_experiment_utils import sweep as sweeps
+from gift_experiment_utils import tables
+from gift_experiment_utils.tracking import write_json
+
+from .conftest import FAST, TOY, results
+
+
+def write_sweep(tmp_path, **spec) -> str:
+    body = {
+        "config": str(TOY),
+        "overrides": [f"experiment.output_root={tmp_path / 'runs'}", *FAST, "train.max_steps=2"],
+        "grid": {"train.lr": [1e-3, 1e-2]},
+        "seeds": [42],
+        "final": {"seeds": [42, 43]},
+        **spec,
+    }
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"sweep": body}))
+    return str(path)
+
+
+def fake_result(planned: sweeps.PlannedRun, value: float) -> None:
+    planned.run.path.mkdir(parents=True, exist_ok=True)
+    write_json(planned.run.results, {"metrics": {"best_val/accuracy": value}})
+
+
+def test_expansion_is_grid_times_partition_times_seeds(tmp_path):
+    sweep = sweeps.Sweep(
+        write_sweep(
+            tmp_path,
+            grid={"train.lr": [1e-3, 1e-2], "train.weight_decay": [0, 0.1]},
+            partition={"task.seq_len": [6, 8]},
+            seeds=[1, 2],
+        )
+    )
+    runs = sweep.search_runs()
+    assert len(runs) == 2 * 2 * 2 * 2 and len({r.run.path for r in runs}) == 16
+    assert runs[0].overrides[-5:-1] == ["task.seq_len=6", "train.lr=0.001", "train.weight_decay=0", "experiment.seed=1"]
+    # seq_len is not in the default run name, so names that would collide show the partition value
+    assert runs[0].overrides[-1] == "experiment.run_name=toy_gift_r4_lr0.001_wd0_seed1_seq_len6"
+    assert {r.run.path.name.split("_seed")[1][1:] for r in runs} == {"_seq_len6", "_seq_len8"}
+    assert runs[0].config.train.lr == 1e-3 and runs[0].config.task.seq_len == 6
+
+
+def test_bad_sweep_keys_fail_before_anything_runs(tmp_path):
+    with pytest.raises(ValueError, match=r"Unknown config key 'train.lrr'.*Did you mean 'train.lr'"):
+        sweeps.Sweep(write_sweep(tmp_path, grid={"train.lrr": [1]})).search_runs()
+    with pytest.raises(ValueError, match=r"'sweep.seed'.*Did you mean 'sweep.seeds'"):
+        sweeps.Sweep(write_sweep(tmp_path, seed=[1]))
+
+
+def test_select_picks_the_best_point_per_partition_by_the_mean_over_seeds(tmp_path):
+    sweep = sweeps.Sweep(
+        write_sweep(
+            tmp_path,
+            partition={"task.seq_len": [6, 8]},
+            seeds=[1, 2],
+            select={"metric": "best_val/accuracy", "mode": "max"},
+        )
+    )
+    scores = {
+        ("task.seq_len=6", "train.lr=0.001"): [0.9, 0.4],
+        ("task.seq_len=6", "train.lr=0.01"): [0.6, 0.75],
+        ("task.seq_len=8", "train.lr=0.001"): [0.8, 0.8],
+        ("task.seq_len=8", "train.lr=0.01"): [0.1, 0.2],
+    }
+    for planned in sweep.search_runs():
+        fake_result(planned, scores[(*planned.partition, *planned.point)][planned.config.experiment.seed - 1])
+    selection = sweep.select()
+    assert selection["task.seq_len=6"]["point"] == ["train.lr=0.01"]  # mean 0.675 beats 0.65 (0.9 was one seed's luck)
+    assert selection["task.seq_len=8"]["point"] == ["train.lr=0.001"]
+    finals = sweep.final_runs(selection)
+    assert [(r.config.task.seq_len, r.config.train.lr, r.config.experiment.seed) for r in finals] == [
+        (6, 0.01, 42),
+        (6, 0.01, 43),
+        (8, 0.001, 42),
+        (8, 0.001, 43),
+    ]
+
+
+def test_select_refuses_unfinished_search_runs(tmp_path):
+    sweep = sweeps.Sweep(write_sweep(tmp_path))
+    fake_result(sweep.search_runs()[0], 0.5)
+    with pytest.raises(ValueError, match=r"1 search runs are not finished"):
+        sweep.select()
+    assert sweep.select(allow_missing=True)["all"]["point"] == ["train.lr=0.001"]
+
+
+def test_print_gives_one_launch_line_per_pending_run(tmp_path, capsys):
+    path = write_sweep(tmp_path)
+    fake_result(sweeps.Sweep(path).search_runs()[0], 0.5)
+    launcher = "accelerate launch --config_file configs/accelerate/8gpu.yaml -m gift_experiment_utils.run"
+    assert sweeps.main(["run", path, "--print", "--launcher", launcher]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(launcher + " --config ") and "train.lr=0.01" in lines[0]
+
+
+def test_run_select_and_finals_through_the_real_loop(tmp_path, capsys):
+    path = write_sweep(tmp_path)
+    assert sweeps.main(["run", path, "--in-process"]) == 0
+    sweep = sweeps.Sweep(path)
+    assert all(r.run.is_done() for r in sweep.search_runs())
+    assert sweeps.main(["select", path, "--run", "--in-process"]) == 0
+    selection = json.loads(sweep.selection_path().read_text())
+    finals = sweep.final_runs(selection)
+    assert all(r.run.is_done() for r in finals)
+    search_paths = {r.run.path for r in sweep.search_runs()}
+    assert finals[0].run.path in search_paths and finals[1].run.path not in search_paths  # seed 42 reused
+    assert results(finals[1].run.path)["run"]["seed"] == 43
+    capsys.readouterr()
+    assert sweeps.main(["plan", path, "--stage", "final"]) == 0
+    assert capsys.readouterr().out.count("done ") == 2
+
+
+def fake_run(root, method: str, task: str, seed: int, score: float, params: int) -> None:
+    folder = root / method / f"{task}_{seed}"
+    folder.mkdir(parents=True)
+    config = {"method": {"name": method}, "task": {"name": task}, "experiment": {"seed": seed}}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    write_json(
+        folder / "results.json",
+        {
+            "metrics": {"test/accuracy": score, "best_val/accuracy": score - 0.1},
+            "selection": {"metric": "val/accuracy"},
+            "params": {"method": params, "method_percent": params / 1e6 * 100},
+        },
+    )
+
+
+def test_tables_mean_std_average_params_and_files(tmp_path):
+    for seed, (a, b) in zip((42, 43), ((0.80, 0.60), (0.90, 0.70))):
+        fake_run(tmp_path / "runs", "gift", "cola", seed, a, 1000)
+        fake_run(tmp_path / "runs", "gift", "rte", seed, b, 1000)
+    fake_run(tmp_path / "runs", "lora", "cola", 42, 0.5, 300_000)
+    table = tables.build_table(
+        tables.collect([tmp_path / "runs"]),
+        row_keys=["method.name"],
+        col_key="task.name",
+        metric="auto",
+        scale=100,
+        groups={"first": ["cola"]},
+    )
+    assert table.columns == ["cola", "rte"]
+    assert table.value("gift", "cola").mean == pytest.approx(85.0)
+    assert table.value("gift", "cola").std == pytest.approx(7.0710678)
+    assert table.average("gift", table.columns) == pytest.approx(75.0)
+    assert table.average("lora", table.columns) is None  # lora has no rte run
+    markdown = tables.to_markdown(table)
+    assert "| gift | 1,000 | 0.1000 | 85.00 ± 7.07 | 65.00 ± 7.07 | 85.00 | 75.00 |" in markdown
+    assert "| lora | 0.300M | 30.0000 | 50.00 ± 0.00 | — | 50.00 | — |" in markdown
+    assert (
+        tables.main(
+            [str(tmp_path / "runs"), "--col", "task.name", "--scale", "100", "--out", str(tmp_path / "out" / "glue")]
+        )
+        == 0
+    )
+    for suffix in (".md", ".csv", ".png"):
+        assert (tmp_path / "out" / f"glue{suffix}").stat().st_size > 0
+    csv_rows = (tmp_path / "out" / "glue.csv").read_text().splitlines()
+    assert (
+        csv_rows[0] == "method,params,params_percent,column,mean,std,num_seeds"
+        and "gift,1000,0.1,Avg,75.0,," in csv_rows
+    )
+
+
+def test_tables_explain_a_missing_metric(tmp_path, capsys):
+    fake_run(tmp_path, "gift", "cola", 42, 0.8, 10)
+    assert tables.main([str(tmp_path), "--metric", "test/f1", "--out", str(tmp_path / "t")]) == 2
+    assert "has no metric 'test/f1'" in capsys.readouterr().err
