@@ -12,6 +12,7 @@ from vision_data import make_fgvc, make_vtab_folder  # noqa: E402
 
 # tfds 4.9.10 builds these three only at newer versions than the paper's (prepared data of the paper's
 # versions still loads, from files); mocks build from code, so they use the code's version.
+MOCK_EXAMPLES = 8  # per split: one training update of 8
 CODE_VERSIONS = {"caltech101": "3.0.2", "oxford_iiit_pet": "4.0.0", "svhn": "3.1.0"}
 
 
@@ -47,8 +48,8 @@ def mock_vtab(tfds_module):
 
     def as_data_source(builder, split, decoders=None, **kwargs):
         asked.append((builder.name, str(builder.version), split))
-        generator = RandomFakeGenerator(builder.info.features, 4, constant_dynamic_shape=True)
-        return [generator[i] for i in range(4)]
+        generator = RandomFakeGenerator(builder.info.features, MOCK_EXAMPLES, constant_dynamic_shape=True)
+        return [generator[i] for i in range(MOCK_EXAMPLES)]
 
     with tfds_module.testing.mock_data(as_data_source_fn=as_data_source):
         yield asked

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import CODE_VERSIONS
+from conftest import CODE_VERSIONS, MOCK_EXAMPLES
 from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.vision.vtab import (
     VTAB_SPLITS,
@@ -28,7 +28,7 @@ def test_every_builder_every_split_under_mock(mock_vtab):
         for split in VTAB_SPLITS:
             source = TfdsImages(name, split, data_dir="/nowhere", version=version)
             assert mock_vtab[-1] == (row.builder.split("/")[0], version, row.split(split))
-            assert len(source) == 4
+            assert len(source) == MOCK_EXAMPLES
             for index in range(len(source)):
                 record = source.record(index)
                 assert record.image.mode == "RGB" and min(record.image.size) >= 1
@@ -43,11 +43,11 @@ def test_every_builder_every_split_under_mock(mock_vtab):
 def test_label_functions_on_mocked_scenes(mock_vtab):
     """Mocked scenes hold 10 objects: count_all = 7; mocked depths lie in [0, 1): nearest bin 0."""
     count = TfdsImages("clevr_count", "train800", data_dir="/nowhere")
-    assert [count.record(i).label for i in range(4)] == [7, 7, 7, 7]
+    assert {count.record(i).label for i in range(MOCK_EXAMPLES)} == {7}
     distance = TfdsImages("clevr_dist", "val200", data_dir="/nowhere")
-    assert {distance.record(i).label for i in range(4)} == {0}
+    assert {distance.record(i).label for i in range(MOCK_EXAMPLES)} == {0}
     position = TfdsImages("dsprites_loc", "test", data_dir="/nowhere")
-    for i in range(4):
+    for i in range(MOCK_EXAMPLES):
         assert position.record(i).label == int(position.examples()[i]["label_x_position"]) // 2
         assert set(np.unique(np.asarray(position.record(i).image))) <= {0, 255}  # 0/1 masks → black / white
 

@@ -14,15 +14,15 @@ TINY_VIT = [
     "task.image_size=32",
     "task.model_kwargs={patch_size: 8, embed_dim: 32, depth: 2, num_heads: 2}",
 ]
-FAST_LOOP = [
-    "train.epochs=2",
-    "train.warmup_epochs=1",
+FAST_LOOP = [  # one epoch of 2 updates (2 micro-batches of 4 each), validation and test at the end
+    "train.epochs=1",
+    "train.warmup_epochs=0",
     "train.batch_size=4",
     "train.effective_batch_size=8",
+    "data.max_train_samples=16",
     "data.num_workers=0",
     "data.eval_batch_size=8",
     "log.progress_bar=false",
-    "checkpoint.every_epochs=1",
 ]
 
 
