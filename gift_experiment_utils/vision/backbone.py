@@ -31,8 +31,10 @@ class BackboneOptions:
 
     def check_backbone(self) -> None:
         if self.weights_file is not None and not self.pretrained:
-            raise ValueError("Config key 'task.weights_file' is set but task.pretrained=false; set "
-                             "task.pretrained=true to load it, or task.weights_file=null for random weights.")
+            raise ValueError(
+                "Config key 'task.weights_file' is set but task.pretrained=false; set "
+                "task.pretrained=true to load it, or task.weights_file=null for random weights."
+            )
         if not 0.0 <= self.drop_path_rate < 1.0:
             raise ValueError(f"Config key 'task.drop_path_rate': must be in [0, 1), got {self.drop_path_rate}.")
         if self.image_size < 8:
@@ -81,6 +83,8 @@ def build_vit(model_name: str, *, num_classes: int, options: BackboneOptions) ->
         kwargs["pretrained_cfg_overlay"] = {"file": str(path), "custom_load": path.suffix == ".npz"}
     model = timm.create_model(model_name, pretrained=options.pretrained, **kwargs)
     if not isinstance(getattr(model, "head", None), nn.Linear):
-        raise ValueError(f"model.name={model_name!r}: expected a timm ViT whose classifier is `head` (nn.Linear), "
-                         f"got {type(getattr(model, 'head', None)).__name__}.")
+        raise ValueError(
+            f"model.name={model_name!r}: expected a timm ViT whose classifier is `head` (nn.Linear), "
+            f"got {type(getattr(model, 'head', None)).__name__}."
+        )
     return model

@@ -35,14 +35,17 @@ class FGVCDataset:
 
 
 FGVC_DATASETS: dict[str, FGVCDataset] = {
-    "cub": FGVCDataset("CUB-200-2011", "CUB_200_2011", "images", 200,
-                       "https://data.caltech.edu/records/65de6-vp158"),
+    "cub": FGVCDataset("CUB-200-2011", "CUB_200_2011", "images", 200, "https://data.caltech.edu/records/65de6-vp158"),
     "nabirds": FGVCDataset("NABirds", "nabirds", "images", 555, "https://dl.allaboutbirds.org/nabirds"),
-    "flowers": FGVCDataset("Oxford Flowers", "OxfordFlower", "", 102,
-                           "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"),
-    "dogs": FGVCDataset("Stanford Dogs", "Stanford-dogs", "Images", 120, "http://vision.stanford.edu/aditya86/ImageNetDogs/"),
-    "cars": FGVCDataset("Stanford Cars", "Stanford-cars", "", 196,
-                        "https://www.kaggle.com/datasets/jessicali9530/stanford-cars-dataset"),
+    "flowers": FGVCDataset(
+        "Oxford Flowers", "OxfordFlower", "", 102, "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"
+    ),
+    "dogs": FGVCDataset(
+        "Stanford Dogs", "Stanford-dogs", "Images", 120, "http://vision.stanford.edu/aditya86/ImageNetDogs/"
+    ),
+    "cars": FGVCDataset(
+        "Stanford Cars", "Stanford-cars", "", 196, "https://www.kaggle.com/datasets/jessicali9530/stanford-cars-dataset"
+    ),
 }
 SPLITS = ("train", "val", "test")
 DatasetName = Literal[tuple(FGVC_DATASETS)]  # the loader lists these (and the closest) on a typo
@@ -63,8 +66,10 @@ def dataset_root(row: FGVCDataset, root: str | None, data_root: str) -> Path:
 def read_split(root: Path, split: str) -> dict[str, int | str]:
     path = root / f"{split}.json"
     if not path.is_file():
-        raise FileNotFoundError(f"FGVC split file {path} does not exist; see "
-                                "scripts/visual_classification/fgvc/prepare_fgvc.sh for the expected layout.")
+        raise FileNotFoundError(
+            f"FGVC split file {path} does not exist; see "
+            "scripts/visual_classification/fgvc/prepare_fgvc.sh for the expected layout."
+        )
     entries = json.loads(path.read_text())
     if not isinstance(entries, dict) or not entries:
         raise ValueError(f"{path} must hold a non-empty JSON object {{relative image path: class id}}.")
@@ -88,8 +93,10 @@ class FGVCImages:
         if check:
             missing = [str(full) for full, _, _ in self.items if not full.is_file()]
             if missing:
-                raise FileNotFoundError(f"{len(missing)} listed image(s) missing, e.g. {missing[:3]}; check task.root "
-                                        "and the layout printed by prepare_fgvc.sh.")
+                raise FileNotFoundError(
+                    f"{len(missing)} listed image(s) missing, e.g. {missing[:3]}; check task.root "
+                    "and the layout printed by prepare_fgvc.sh."
+                )
 
     def __len__(self) -> int:
         return len(self.items)
@@ -109,13 +116,17 @@ def fgvc_sources(config: FGVCConfig, data_root: str, splits: tuple[str, ...] = S
     row = FGVC_DATASETS[config.dataset]
     root = dataset_root(row, config.root, data_root)
     if not root.is_dir():
-        raise FileNotFoundError(f"FGVC dataset folder {root} ({row.title}) does not exist; set task.root or "
-                                "data.root (see scripts/visual_classification/fgvc/prepare_fgvc.sh).")
+        raise FileNotFoundError(
+            f"FGVC dataset folder {root} ({row.title}) does not exist; set task.root or "
+            "data.root (see scripts/visual_classification/fgvc/prepare_fgvc.sh)."
+        )
     entries = {split: read_split(root, split) for split in SPLITS}
     mapping = class_mapping(entries)
     if len(mapping) != row.num_classes:
-        raise ValueError(f"{root}: the split files list {len(mapping)} classes, {row.title} has {row.num_classes}; "
-                         "is task.dataset right for this folder?")
+        raise ValueError(
+            f"{root}: the split files list {len(mapping)} classes, {row.title} has {row.num_classes}; "
+            "is task.dataset right for this folder?"
+        )
     image_dir = root / row.image_dir
     return {s: FGVCImages(image_dir, entries[s], mapping, check=config.check_images) for s in splits}
 

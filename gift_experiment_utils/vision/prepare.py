@@ -39,8 +39,9 @@ def fgvc_check(data_root: str, datasets: Sequence[str]) -> int:
     return problems
 
 
-def vtab_tfds(data_dir: str, tasks: Sequence[str], *, manual_dir: str | None, file_format: str,
-              version: str | None) -> int:
+def vtab_tfds(
+    data_dir: str, tasks: Sequence[str], *, manual_dir: str | None, file_format: str, version: str | None
+) -> int:
     import tensorflow_datasets as tfds
 
     problems, done = 0, set()
@@ -111,17 +112,22 @@ def vtab_export(data_dir: str, out: str, tasks: Sequence[str], splits: Sequence[
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gift_experiment_utils.vision.prepare",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m gift_experiment_utils.vision.prepare", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     fgvc = commands.add_parser("fgvc-check", help="check the FGVC folders")
     fgvc.add_argument("--data-root", default="data", help="holds fgvc/<folder>/ (the experiment's data.root)")
     fgvc.add_argument("--dataset", nargs="*", choices=list(FGVC_DATASETS), default=list(FGVC_DATASETS))
-    for command, text in [("vtab-tfds", "download and prepare the tfds builders"),
-                          ("vtab-check", "check the four splits of each task"),
-                          ("vtab-export", "write the folder layout from tfds")]:
+    for command, text in [
+        ("vtab-tfds", "download and prepare the tfds builders"),
+        ("vtab-check", "check the four splits of each task"),
+        ("vtab-export", "write the folder layout from tfds"),
+    ]:
         sub = commands.add_parser(command, help=text)
-        sub.add_argument("--data-dir", required=True, help="the tfds data_dir (or, vtab-check --source folder: vtab-1k/)")
+        sub.add_argument(
+            "--data-dir", required=True, help="the tfds data_dir (or, vtab-check --source folder: vtab-1k/)"
+        )
         sub.add_argument("--task", nargs="*", choices=list(VTAB_TASKS), default=list(VTAB_TASKS))
         sub.add_argument("--tfds-version", default=None, help="instead of each row's version (one builder only)")
         if command == "vtab-tfds":
@@ -140,8 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "fgvc-check":
         problems = fgvc_check(args.data_root, args.dataset)
     elif args.command == "vtab-tfds":
-        problems = vtab_tfds(args.data_dir, args.task, manual_dir=args.manual_dir, file_format=args.file_format,
-                             version=args.tfds_version)
+        problems = vtab_tfds(
+            args.data_dir,
+            args.task,
+            manual_dir=args.manual_dir,
+            file_format=args.file_format,
+            version=args.tfds_version,
+        )
     elif args.command == "vtab-check":
         problems = vtab_check(args.data_dir, args.task, source=args.source, version=args.tfds_version)
     else:

@@ -45,8 +45,16 @@ def _label_of(source: ImageSource, index: int) -> int:
     return items[index][-1] if items is not None else source.record(index).label
 
 
-def open_source(benchmark: str, name: str, split: str, *, root: str | None = None, source: str = "tfds",
-                data_root: str = "data", tfds_version: str | None = None) -> ImageSource:
+def open_source(
+    benchmark: str,
+    name: str,
+    split: str,
+    *,
+    root: str | None = None,
+    source: str = "tfds",
+    data_root: str = "data",
+    tfds_version: str | None = None,
+) -> ImageSource:
     """The image source of one split (random access: `len`, `record(i)`)."""
     if benchmark == "fgvc":
         if split not in FGVC_SPLITS:
@@ -60,13 +68,23 @@ def open_source(benchmark: str, name: str, split: str, *, root: str | None = Non
     raise ValueError(f"benchmark={benchmark!r}: choose one of {BENCHMARKS}.")
 
 
-def split_images(benchmark: str, name: str, split: str, *, root: str | None = None, source: str = "tfds",
-                 data_root: str = "data", tfds_version: str | None = None, classes: Iterable[int] | None = None,
-                 limit: int | None = None) -> Iterator[ImageRecord]:
+def split_images(
+    benchmark: str,
+    name: str,
+    split: str,
+    *,
+    root: str | None = None,
+    source: str = "tfds",
+    data_root: str = "data",
+    tfds_version: str | None = None,
+    classes: Iterable[int] | None = None,
+    limit: int | None = None,
+) -> Iterator[ImageRecord]:
     """Records of one split in dataset order, only those of `classes` if given, at most `limit`."""
     _check_name(benchmark, name)
-    opened = open_source(benchmark, name, split, root=root, source=source, data_root=data_root,
-                         tfds_version=tfds_version)
+    opened = open_source(
+        benchmark, name, split, root=root, source=source, data_root=data_root, tfds_version=tfds_version
+    )
     return _records(opened, classes, limit)
 
 
@@ -75,8 +93,14 @@ def split_pairs(**kwargs: Any) -> Iterator[tuple[Any, int]]:
     return ((record.image, record.label) for record in split_images(**kwargs))
 
 
-def config_images(config_file: str, split: str, *, overrides: Iterable[str] = (), classes: Iterable[int] | None = None,
-                  limit: int | None = None) -> Iterator[ImageRecord]:
+def config_images(
+    config_file: str,
+    split: str,
+    *,
+    overrides: Iterable[str] = (),
+    classes: Iterable[int] | None = None,
+    limit: int | None = None,
+) -> Iterator[ImageRecord]:
     """Records of `split` of the data a config (an experiment YAML or a run's config.yaml) trains on."""
     from ..loading import load_config
 
@@ -89,8 +113,10 @@ def config_images(config_file: str, split: str, *, overrides: Iterable[str] = ()
     elif isinstance(task, VTABConfig):
         opened = vtab_source(task, split, config.data.root)
     else:
-        raise ValueError(f"{config_file}: experiment.domain={config.experiment.domain!r} is not a vision domain "
-                         "(vision.fgvc or vision.vtab).")
+        raise ValueError(
+            f"{config_file}: experiment.domain={config.experiment.domain!r} is not a vision domain "
+            "(vision.fgvc or vision.vtab)."
+        )
     return _records(opened, classes, limit)
 
 

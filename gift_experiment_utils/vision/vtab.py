@@ -106,15 +106,26 @@ class VTABRow:
         return f"{self.train800}+{self.val200}"
 
     def split(self, name: str) -> str:
-        return {"train800": self.train800, "val200": self.val200, "train800val200": self.train800val200,
-                "test": self.test}[name]
+        return {
+            "train800": self.train800,
+            "val200": self.val200,
+            "train800val200": self.train800val200,
+            "test": self.test,
+        }[name]
 
 
-_DSPRITES = dict(group="structured", builder="dsprites", version="2.0.0", num_classes=16,
-                 val200="train[589824:590024]", test="train[663552:]")  # 80 / 10 / 10 % of 737,280
+_DSPRITES = dict(
+    group="structured",
+    builder="dsprites",
+    version="2.0.0",
+    num_classes=16,
+    val200="train[589824:590024]",
+    test="train[663552:]",
+)  # 80 / 10 / 10 % of 737,280
 _SMALLNORB = dict(group="structured", builder="smallnorb", version="2.0.0", val200="test[:200]", test="test[50%:]")
-_CLEVR = dict(group="structured", builder="clevr", version="3.1.0", val200="train[63000:63200]",
-              test="validation")  # CLEVR's test split has no labels: 90 % of train, then validation as test
+_CLEVR = dict(
+    group="structured", builder="clevr", version="3.1.0", val200="train[63000:63200]", test="validation"
+)  # CLEVR's test split has no labels: 90 % of train, then validation as test
 
 # Keys are the folder names of the pre-extracted layout. Validation regions: VTAB's 90/10 (cifar, caltech,
 # svhn, clevr), 80/20 (pets) or 60/20/20 (eurosat, resisc45) cut of `train`, else a `validation` split.
@@ -129,8 +140,9 @@ VTAB_TASKS: dict[str, VTABRow] = {
     "patch_camelyon": VTABRow("specialized", "patch_camelyon", "2.0.0", 2, "validation[:200]", "test"),
     "eurosat": VTABRow("specialized", "eurosat/rgb", "2.0.0", 10, "train[16200:16400]", "train[21600:]"),
     "resisc45": VTABRow("specialized", "resisc45", "3.0.0", 45, "train[18900:19100]", "train[25200:]"),
-    "diabetic_retinopathy": VTABRow("specialized", "diabetic_retinopathy_detection/btgraham-300", "3.0.0", 5,
-                                    "validation[:200]", "test"),
+    "diabetic_retinopathy": VTABRow(
+        "specialized", "diabetic_retinopathy_detection/btgraham-300", "3.0.0", 5, "validation[:200]", "test"
+    ),
     "clevr_count": VTABRow(num_classes=8, label=clevr_count, **_CLEVR),
     "clevr_dist": VTABRow(num_classes=6, label=clevr_distance, **_CLEVR),
     "dmlab": VTABRow("structured", "dmlab", "2.0.1", 6, "validation[:200]", "test"),
@@ -276,8 +288,10 @@ class TfdsImages:
         example = self.examples()[index]
         label = self.row.label(example)
         if not 0 <= label < self.num_classes:
-            raise ValueError(f"VTAB {self.name} {self.split}[{index}]: label {label} outside 0..{self.num_classes - 1}; "
-                             f"is the tfds data {self.row.builder}:{self.version}?")
+            raise ValueError(
+                f"VTAB {self.name} {self.split}[{index}]: label {label} outside 0..{self.num_classes - 1}; "
+                f"is the tfds data {self.row.builder}:{self.version}?"
+            )
         image = to_rgb(np.asarray(example["image"]), self.row.pixel_scale)
         return ImageRecord(image, label, f"{self.name}/{self.split}/{index}")
 
@@ -289,8 +303,10 @@ class ImageListImages:
     def __init__(self, task_dir: Path, split: str, *, num_classes: int, check: bool = True) -> None:
         path = task_dir / f"{split}.txt"
         if not path.is_file():
-            raise FileNotFoundError(f"VTAB list {path} does not exist; the folder layout needs train800.txt, "
-                                    "val200.txt, train800val200.txt and test.txt in each task folder.")
+            raise FileNotFoundError(
+                f"VTAB list {path} does not exist; the folder layout needs train800.txt, "
+                "val200.txt, train800val200.txt and test.txt in each task folder."
+            )
         self.num_classes, self.task_dir = num_classes, task_dir
         self.items: list[tuple[str, int]] = []
         for number, line in enumerate(path.read_text().splitlines(), start=1):
@@ -306,8 +322,10 @@ class ImageListImages:
         if check:
             missing = [p for p, _ in self.items if not (task_dir / p).is_file()]
             if missing:
-                raise FileNotFoundError(f"{len(missing)} image(s) listed in {path} are missing, e.g. "
-                                        f"{[str(task_dir / p) for p in missing[:3]]}.")
+                raise FileNotFoundError(
+                    f"{len(missing)} image(s) listed in {path} are missing, e.g. "
+                    f"{[str(task_dir / p) for p in missing[:3]]}."
+                )
 
     def __len__(self) -> int:
         return len(self.items)
@@ -340,8 +358,10 @@ class VTABTask(ImageClassificationTask):
     def validate_config(cls, config: Any) -> None:
         super().validate_config(config)
         if config.task.protocol == "final" and config.eval.test_weights == "best":
-            raise ValueError("Config key 'eval.test_weights': the final protocol has no validation split to pick "
-                             "'best' weights; use 'last' (the paper reports the last epoch).")
+            raise ValueError(
+                "Config key 'eval.test_weights': the final protocol has no validation split to pick "
+                "'best' weights; use 'last' (the paper reports the last epoch)."
+            )
 
     def tag(self) -> str:
         cfg = self.task_config

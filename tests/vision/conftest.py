@@ -20,8 +20,9 @@ CODE_VERSIONS = {"caltech101": "3.0.2", "oxford_iiit_pet": "4.0.0", "svhn": "3.1
 def fgvc_cub(tmp_path_factory):
     """A CUB-like folder: 200 classes with ids 1..200 (as VPT's files), all in train, a few in val and test."""
     root = tmp_path_factory.mktemp("fgvc") / "CUB_200_2011"
-    return make_fgvc(root, image_dir="images", class_ids=list(range(1, 201)),
-                     per_split={"train": 200, "val": 6, "test": 6})
+    return make_fgvc(
+        root, image_dir="images", class_ids=list(range(1, 201)), per_split={"train": 200, "val": 6, "test": 6}
+    )
 
 
 @pytest.fixture(scope="session")

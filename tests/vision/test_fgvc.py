@@ -6,16 +6,18 @@ import json
 
 import pytest
 import torch
+from vision_data import TINY_VIT, make_fgvc
 
 from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.vision.fgvc import FGVCConfig, FGVCTask, class_mapping, fgvc_sources
-from vision_data import TINY_VIT, make_fgvc
 
 
 def test_one_class_mapping_across_splits(tmp_path):
     """NABirds-like sparse ids, each split missing some classes: a per-split remap would shift labels."""
     ids = [295, 296, 313, 314, 392, 393, 799, 1010]
-    root = make_fgvc(tmp_path / "nabirds", image_dir="images", class_ids=ids, per_split={"train": 8, "val": 3, "test": 5})
+    root = make_fgvc(
+        tmp_path / "nabirds", image_dir="images", class_ids=ids, per_split={"train": 8, "val": 3, "test": 5}
+    )
     entries = {s: json.loads((root / f"{s}.json").read_text()) for s in ("train", "val", "test")}
     mapping = class_mapping(entries)
     assert mapping == {raw: i for i, raw in enumerate(ids)}  # numeric order, over the union of all splits
@@ -56,7 +58,7 @@ def test_transforms_and_collate(fgvc_cub):
     assert train_a.shape == test_a.shape == (3, 32, 32)
     assert not torch.equal(train_a, train_b)  # random crop / flip
     assert torch.equal(test_a, test_b)  # centre crop
-    assert -1.0 <= float(test_a.min()) and float(test_a.max()) <= 1.0  # mean = std = 0.5
+    assert float(test_a.min()) >= -1.0 and float(test_a.max()) <= 1.0  # mean = std = 0.5
     batch = FGVCTask(config).collate([splits.train[0], splits.train[1]], "train")
     assert batch["pixel_values"].shape == (2, 3, 32, 32) and batch["labels"].dtype == torch.long
 
@@ -65,8 +67,10 @@ def test_paper_transforms_at_224():
     from gift_experiment_utils.vision.common import crop_transform, resize_for
 
     assert resize_for(224) == 256
-    train = [type(t).__name__ for t in crop_transform("vit_base_patch16_224.augreg_in21k", image_size=224, resize=256,
-                                                      train=True).transforms]
+    train = [
+        type(t).__name__
+        for t in crop_transform("vit_base_patch16_224.augreg_in21k", image_size=224, resize=256, train=True).transforms
+    ]
     assert train == ["Resize", "RandomCrop", "RandomHorizontalFlip", "ToTensor", "Normalize"]
     evaluation = crop_transform("vit_base_patch16_224.augreg_in21k", image_size=224, resize=256, train=False)
     assert [type(t).__name__ for t in evaluation.transforms] == ["Resize", "CenterCrop", "ToTensor", "Normalize"]

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from vision_data import FAST_LOOP, TINY_VIT
 
 from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.methods import apply_method
 from gift_experiment_utils.run import main
 from gift_experiment_utils.task import TaskModel
 from gift_experiment_utils.vision.backbone import build_vit
-from vision_data import FAST_LOOP, TINY_VIT
 
 REPO = Path(__file__).resolve().parents[2]
 # Trainable parameters outside the head on the tiny ViT (width D = 32, 2 blocks, MLP 4D).
@@ -73,9 +73,19 @@ def test_vtab_folder_layout(vtab_folder, tmp_path):
 def test_accelerate_launch(fgvc_cub, tmp_path):
     """The command the run scripts issue, in a subprocess."""
     command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--config_file", "configs/accelerate/cpu.yaml",
-        "-m", "gift_experiment_utils.run", "--config", "configs/vision/fgvc/gift.yaml",
-        *TINY_VIT, *FAST_LOOP, f"task.root={fgvc_cub}", f"experiment.output_root={tmp_path}",
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        "configs/accelerate/cpu.yaml",
+        "-m",
+        "gift_experiment_utils.run",
+        "--config",
+        "configs/vision/fgvc/gift.yaml",
+        *TINY_VIT,
+        *FAST_LOOP,
+        f"task.root={fgvc_cub}",
+        f"experiment.output_root={tmp_path}",
     ]
     env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)

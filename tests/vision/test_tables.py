@@ -19,36 +19,54 @@ from gift_experiment_utils.vision.vtab import (
 
 # (builder, version, classes) as the paper used them.
 PAPER_VTAB = {
-    "cifar": ("cifar100", "3.0.2", 100), "caltech101": ("caltech101", "3.0.1", 102), "dtd": ("dtd", "3.0.1", 47),
-    "oxford_flowers102": ("oxford_flowers102", "2.1.1", 102), "oxford_iiit_pet": ("oxford_iiit_pet", "3.2.0", 37),
-    "svhn": ("svhn_cropped", "3.0.0", 10), "sun397": ("sun397/tfds", "4.0.0", 397),
-    "patch_camelyon": ("patch_camelyon", "2.0.0", 2), "eurosat": ("eurosat/rgb", "2.0.0", 10),
+    "cifar": ("cifar100", "3.0.2", 100),
+    "caltech101": ("caltech101", "3.0.1", 102),
+    "dtd": ("dtd", "3.0.1", 47),
+    "oxford_flowers102": ("oxford_flowers102", "2.1.1", 102),
+    "oxford_iiit_pet": ("oxford_iiit_pet", "3.2.0", 37),
+    "svhn": ("svhn_cropped", "3.0.0", 10),
+    "sun397": ("sun397/tfds", "4.0.0", 397),
+    "patch_camelyon": ("patch_camelyon", "2.0.0", 2),
+    "eurosat": ("eurosat/rgb", "2.0.0", 10),
     "resisc45": ("resisc45", "3.0.0", 45),
     "diabetic_retinopathy": ("diabetic_retinopathy_detection/btgraham-300", "3.0.0", 5),
-    "clevr_count": ("clevr", "3.1.0", 8), "clevr_dist": ("clevr", "3.1.0", 6), "dmlab": ("dmlab", "2.0.1", 6),
-    "kitti": ("kitti", "3.2.0", 4), "dsprites_loc": ("dsprites", "2.0.0", 16), "dsprites_ori": ("dsprites", "2.0.0", 16),
-    "smallnorb_azi": ("smallnorb", "2.0.0", 18), "smallnorb_ele": ("smallnorb", "2.0.0", 9),
+    "clevr_count": ("clevr", "3.1.0", 8),
+    "clevr_dist": ("clevr", "3.1.0", 6),
+    "dmlab": ("dmlab", "2.0.1", 6),
+    "kitti": ("kitti", "3.2.0", 4),
+    "dsprites_loc": ("dsprites", "2.0.0", 16),
+    "dsprites_ori": ("dsprites", "2.0.0", 16),
+    "smallnorb_azi": ("smallnorb", "2.0.0", 18),
+    "smallnorb_ele": ("smallnorb", "2.0.0", 9),
 }
 # Sizes of the tfds splits VTAB cuts (examples).
 SPLIT_SIZES = {
-    "cifar100": {"train": 50000, "test": 10000}, "caltech101": {"train": 3060, "test": 6084},
+    "cifar100": {"train": 50000, "test": 10000},
+    "caltech101": {"train": 3060, "test": 6084},
     "dtd": {"train": 1880, "validation": 1880, "test": 1880},
     "oxford_flowers102": {"train": 1020, "validation": 1020, "test": 6149},
-    "oxford_iiit_pet": {"train": 3680, "test": 3669}, "svhn_cropped": {"train": 73257, "test": 26032},
+    "oxford_iiit_pet": {"train": 3680, "test": 3669},
+    "svhn_cropped": {"train": 73257, "test": 26032},
     "sun397/tfds": {"train": 76128, "validation": 10875, "test": 21750},
-    "patch_camelyon": {"train": 262144, "validation": 32768, "test": 32768}, "eurosat/rgb": {"train": 27000},
+    "patch_camelyon": {"train": 262144, "validation": 32768, "test": 32768},
+    "eurosat/rgb": {"train": 27000},
     "resisc45": {"train": 31500},
     "diabetic_retinopathy_detection/btgraham-300": {"train": 35126, "validation": 10906, "test": 42670},
-    "clevr": {"train": 70000, "validation": 15000}, "dmlab": {"train": 65550, "validation": 22628, "test": 22735},
-    "kitti": {"train": 6347, "validation": 423, "test": 711}, "dsprites": {"train": 737280},
+    "clevr": {"train": 70000, "validation": 15000},
+    "dmlab": {"train": 65550, "validation": 22628, "test": 22735},
+    "kitti": {"train": 6347, "validation": 423, "test": 711},
+    "dsprites": {"train": 737280},
     "smallnorb": {"train": 24300, "test": 24300},
 }
 
 
 def test_fgvc_rows_are_the_papers_datasets():
     assert {k: (v.title, v.num_classes) for k, v in FGVC_DATASETS.items()} == {
-        "cub": ("CUB-200-2011", 200), "nabirds": ("NABirds", 555), "flowers": ("Oxford Flowers", 102),
-        "dogs": ("Stanford Dogs", 120), "cars": ("Stanford Cars", 196),
+        "cub": ("CUB-200-2011", 200),
+        "nabirds": ("NABirds", 555),
+        "flowers": ("Oxford Flowers", 102),
+        "dogs": ("Stanford Dogs", 120),
+        "cars": ("Stanford Cars", 196),
     }
 
 

@@ -8,8 +8,9 @@ import pickle
 import numpy as np
 import pytest
 import torch
-
 from conftest import CODE_VERSIONS, MOCK_EXAMPLES
+from vision_data import TINY_VIT
+
 from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.vision.vtab import (
     VTAB_SPLITS,
@@ -19,7 +20,6 @@ from gift_experiment_utils.vision.vtab import (
     VTABTask,
     open_tfds_split,
 )
-from vision_data import TINY_VIT
 
 
 def test_every_builder_every_split_under_mock(mock_vtab):
@@ -37,7 +37,10 @@ def test_every_builder_every_split_under_mock(mock_vtab):
                 example = source.examples()[index]
                 assert record.label == row.label(example)  # the row's label function, applied to the raw example
                 channels = np.asarray(example["image"]).shape[-1]
-                assert np.asarray(record.image).shape[:2] == np.asarray(example["image"]).shape[:2] and channels in (1, 3)
+                assert np.asarray(record.image).shape[:2] == np.asarray(example["image"]).shape[:2] and channels in (
+                    1,
+                    3,
+                )
 
 
 def test_label_functions_on_mocked_scenes(mock_vtab):
@@ -59,10 +62,13 @@ def test_out_of_range_label_names_task(tfds_module):
             source.record(0)
 
 
-@pytest.mark.parametrize(("protocol", "expected"), [
-    ("tune", {"train": "train[:800]", "val": "train[45000:45200]", "test": None}),
-    ("final", {"train": "train[:800]+train[45000:45200]", "val": None, "test": "test"}),
-])
+@pytest.mark.parametrize(
+    ("protocol", "expected"),
+    [
+        ("tune", {"train": "train[:800]", "val": "train[45000:45200]", "test": None}),
+        ("final", {"train": "train[:800]+train[45000:45200]", "val": None, "test": "test"}),
+    ],
+)
 def test_protocols(mock_vtab, protocol, expected):
     config = load_config("configs/vision/vtab/gift.yaml", [*TINY_VIT, "task.name=cifar", f"task.protocol={protocol}"])
     splits = VTABTask(config).build_datasets()
@@ -88,7 +94,10 @@ def prepared(tfds_module, tmp_path_factory):
         VERSION = tfds.core.Version("1.0.0")
 
         def _info(self):
-            features = {"image": tfds.features.Image(shape=(None, None, 3)), "label": tfds.features.ClassLabel(num_classes=5)}
+            features = {
+                "image": tfds.features.Image(shape=(None, None, 3)),
+                "label": tfds.features.ClassLabel(num_classes=5),
+            }
             return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict(features))
 
         def _split_generators(self, dl_manager):
@@ -110,7 +119,9 @@ def prepared(tfds_module, tmp_path_factory):
 def test_tfrecord_index_reads_what_the_data_source_reads(prepared):
     tfds, folders = prepared
     spec = "train[:5]+train[20:23]+test[-2:]"
-    by_format = {f: open_tfds_split(tfds.builder("vision_test_images:1.0.0", data_dir=d), spec) for f, d in folders.items()}
+    by_format = {
+        f: open_tfds_split(tfds.builder("vision_test_images:1.0.0", data_dir=d), spec) for f, d in folders.items()
+    }
     assert type(by_format["tfrecord"]).__name__ == "TFRecordExamples"
     assert len(by_format["array_record"]) == len(by_format["tfrecord"]) == 10
     reloaded = pickle.loads(pickle.dumps(by_format["tfrecord"]))  # as a DataLoader worker gets it
@@ -138,7 +149,13 @@ def test_folder_layout(vtab_folder):
 
 
 def test_folder_layout_through_the_task(vtab_folder):
-    overrides = [*TINY_VIT, "task.name=dtd", "task.source=folder", f"task.data_dir={vtab_folder}", "task.protocol=final"]
+    overrides = [
+        *TINY_VIT,
+        "task.name=dtd",
+        "task.source=folder",
+        f"task.data_dir={vtab_folder}",
+        "task.protocol=final",
+    ]
     splits = VTABTask(load_config("configs/vision/vtab/gift.yaml", overrides)).build_datasets()
     assert len(splits.train) == 22 and splits.val is None and len(splits.test) == 6
     assert splits.test[0]["pixel_values"].shape == (3, 32, 32)
