@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .tasks import TaskSpec, Part, TsvColumns
+from .tasks import Part, TaskSpec, TsvColumns
 
 Source = Literal["hub", "parquet", "tsv"]
 TRAIN = Part("train", "train", "train.tsv")
@@ -48,16 +48,19 @@ def _features(spec: TaskSpec) -> Any:
     import datasets
 
     label = datasets.Value("float32") if spec.is_regression else datasets.Value("int64")
-    return datasets.Features({**{key: datasets.Value("string") for key in spec.text_keys}, "label": label,
-                              "idx": datasets.Value("int64")})
+    return datasets.Features(
+        {**{key: datasets.Value("string") for key in spec.text_keys}, "label": label, "idx": datasets.Value("int64")}
+    )
 
 
 def _normalise(spec: TaskSpec, dataset: Any, origin: str) -> Any:
     """The hub schema with plain (not ClassLabel) label values, so that parts of any source concatenate."""
     missing = [c for c in (*spec.text_keys, "label") if c not in dataset.column_names]
     if missing:
-        raise ValueError(f"GLUE task {spec.name!r}: {origin} lacks the columns {missing} (has {dataset.column_names}); "
-                         f"expected {[*spec.text_keys, 'label', 'idx']}.")
+        raise ValueError(
+            f"GLUE task {spec.name!r}: {origin} lacks the columns {missing} (has {dataset.column_names}); "
+            f"expected {[*spec.text_keys, 'label', 'idx']}."
+        )
     if "idx" not in dataset.column_names:
         dataset = dataset.add_column("idx", list(range(len(dataset))))
     extra = [c for c in dataset.column_names if c not in (*spec.text_keys, "label", "idx")]
@@ -68,9 +71,11 @@ def _normalise(spec: TaskSpec, dataset: Any, origin: str) -> Any:
 
 # ---------------------------------------------------------------------------------------------- parquet
 def parquet_layout(spec: TaskSpec) -> str:
-    return (f"<data_dir>/{spec.name}/{{train,{','.join(p.hub_split for p in (*spec.validation, *spec.test))}}}"
-            "-*.parquet (a snapshot of the hub repo: `huggingface-cli download nyu-mll/glue --repo-type dataset "
-            "--local-dir <data_dir>`)")
+    return (
+        f"<data_dir>/{spec.name}/{{train,{','.join(p.hub_split for p in (*spec.validation, *spec.test))}}}"
+        "-*.parquet (a snapshot of the hub repo: `huggingface-cli download nyu-mll/glue --repo-type dataset "
+        "--local-dir <data_dir>`)"
+    )
 
 
 def _from_parquet(spec: TaskSpec, part: Part, data_dir: Path) -> Any:
@@ -91,8 +96,10 @@ def _from_parquet(spec: TaskSpec, part: Part, data_dir: Path) -> Any:
 def tsv_layout(spec: TaskSpec) -> str:
     files = [TRAIN.tsv_file, *(p.tsv_file for p in (*spec.validation, *spec.test) if p.folder is None)]
     extra = "".join(f", <data_dir>/{p.folder}/{p.tsv_file}" for p in spec.test if p.folder is not None)
-    return (f"<data_dir>/{spec.folder}/{{{', '.join(files)}}}{extra} (the official GLUE TSVs, as "
-            "download_glue_data.py writes them)")
+    return (
+        f"<data_dir>/{spec.folder}/{{{', '.join(files)}}}{extra} (the official GLUE TSVs, as "
+        "download_glue_data.py writes them)"
+    )
 
 
 def _from_tsv(spec: TaskSpec, part: Part, data_dir: Path) -> Any:
@@ -125,8 +132,10 @@ def read_tsv(path: Path, columns: TsvColumns, spec: TaskSpec) -> tuple[list[list
         wanted = [*columns.text, *([columns.label] if columns.label else [])]
         absent = [c for c in wanted if c not in header]
         if absent:
-            raise ValueError(f"{path}: columns {absent} not in its header {header}; is it the {spec.folder} file of "
-                             "the official GLUE download?")
+            raise ValueError(
+                f"{path}: columns {absent} not in its header {header}; is it the {spec.folder} file of "
+                "the official GLUE download?"
+            )
         positions = [header.index(c) for c in wanted]
         texts: list[list[str]] = [[] for _ in columns.text]
         labels: list[float | int] = []
@@ -135,8 +144,10 @@ def read_tsv(path: Path, columns: TsvColumns, spec: TaskSpec) -> tuple[list[list
             if not row:
                 continue
             if len(row) <= max(positions):
-                raise ValueError(f"{path}, line {line}: {len(row)} fields, expected at least {max(positions) + 1} "
-                                 f"(columns {header}).")
+                raise ValueError(
+                    f"{path}, line {line}: {len(row)} fields, expected at least {max(positions) + 1} "
+                    f"(columns {header})."
+                )
             for values, position in zip(texts, positions):
                 values.append(row[position])
             labels.append(_label(spec, row[positions[-1]], path, line) if columns.label else _unlabelled(spec))
@@ -169,7 +180,9 @@ def heldout_indices(size: int, *, fraction: float, max_examples: int | None, see
     if max_examples is not None:
         count = min(count, max_examples)
     if count >= size:
-        raise ValueError(f"The held-out slice ({count} rows) would leave nothing of the {size} training rows; lower "
-                         "task.heldout_fraction or task.heldout_max_examples.")
+        raise ValueError(
+            f"The held-out slice ({count} rows) would leave nothing of the {size} training rows; lower "
+            "task.heldout_fraction or task.heldout_max_examples."
+        )
     order = np.random.default_rng(seed).permutation(size)
     return sorted(order[count:].tolist()), sorted(order[:count].tolist())

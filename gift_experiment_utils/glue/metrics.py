@@ -65,7 +65,9 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-def glue_metrics(task: str, predictions: Sequence[Any] | np.ndarray, references: Sequence[Any] | np.ndarray) -> dict[str, float]:
+def glue_metrics(
+    task: str, predictions: Sequence[Any] | np.ndarray, references: Sequence[Any] | np.ndarray
+) -> dict[str, float]:
     """The metrics of GLUE task `task` (its row's `metrics`) for class indices, or scores for STS-B."""
     if task not in GLUE_TASKS:
         raise ValueError(f"Unknown GLUE task {task!r}; choose one of {sorted(GLUE_TASKS)}.")
@@ -73,7 +75,9 @@ def glue_metrics(task: str, predictions: Sequence[Any] | np.ndarray, references:
     dtype = np.float64 if spec.is_regression else np.int64
     predictions, references = np.asarray(predictions, dtype=dtype), np.asarray(references, dtype=dtype)
     if predictions.shape != references.shape or predictions.ndim != 1:
-        raise ValueError(f"predictions {predictions.shape} and references {references.shape} must be equal-length 1-D arrays.")
+        raise ValueError(
+            f"predictions {predictions.shape} and references {references.shape} must be equal-length 1-D arrays."
+        )
     if len(references) == 0:
         raise ValueError(f"No examples to score for GLUE task {task!r}.")
     return {name: METRICS[name](predictions, references) for name in spec.metrics}

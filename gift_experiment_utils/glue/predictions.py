@@ -31,8 +31,9 @@ def format_prediction(spec: TaskSpec, value: float | int) -> str:
     return spec.label_names[label] if spec.server_labels == "names" else str(label)
 
 
-def write_predictions(spec: TaskSpec, server_file: str, folder: Path, indices: Sequence[int],
-                      predictions: Sequence[float | int]) -> Path:
+def write_predictions(
+    spec: TaskSpec, server_file: str, folder: Path, indices: Sequence[int], predictions: Sequence[float | int]
+) -> Path:
     """Write `folder/server_file` atomically, rows sorted by index; returns its path."""
     if len(indices) != len(predictions):
         raise ValueError(f"{len(indices)} indices but {len(predictions)} predictions.")

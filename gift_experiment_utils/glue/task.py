@@ -76,7 +76,9 @@ class GlueTask(Task):
     def validate_config(cls, config: Any) -> None:
         task = config.task
         if not config.model.name:
-            raise ValueError("Config key 'model.name': give a hub id (FacebookAI/roberta-base) or a local model folder.")
+            raise ValueError(
+                "Config key 'model.name': give a hub id (FacebookAI/roberta-base) or a local model folder."
+            )
         if task.max_length < 8:
             raise ValueError(f"Config key 'task.max_length': must be >= 8, got {task.max_length}.")
         if not 0.0 < task.heldout_fraction < 1.0:
@@ -85,17 +87,23 @@ class GlueTask(Task):
             raise ValueError("Config key 'task.heldout_max_examples': must be >= 1 or null.")
         if task.protocol == "clean":
             # the GLUE validation set is the engine's test split, evaluated once with the selected weights
-            for key, value, wanted in (("eval.test", config.eval.test, True),
-                                       ("eval.test_weights", config.eval.test_weights, "best"),
-                                       ("checkpoint.save_best", config.checkpoint.save_best, True)):
+            for key, value, wanted in (
+                ("eval.test", config.eval.test, True),
+                ("eval.test_weights", config.eval.test_weights, "best"),
+                ("checkpoint.save_best", config.checkpoint.save_best, True),
+            ):
                 if value != wanted:
-                    raise ValueError(f"Config key '{key}': task.protocol=clean reports the GLUE validation set once, "
-                                     f"with the weights selected on the held-out slice; set {key}={wanted} "
-                                     f"(got {value}).")
+                    raise ValueError(
+                        f"Config key '{key}': task.protocol=clean reports the GLUE validation set once, "
+                        f"with the weights selected on the held-out slice; set {key}={wanted} "
+                        f"(got {value})."
+                    )
         metric = config.eval.selection_metric
         if metric is not None and metric not in GLUE_TASKS[task.name].metrics:
-            raise ValueError(f"Config key 'eval.selection_metric': {metric!r} is not a metric of GLUE task "
-                             f"{task.name!r}; choose one of {list(GLUE_TASKS[task.name].metrics)} or null.")
+            raise ValueError(
+                f"Config key 'eval.selection_metric': {metric!r} is not a metric of GLUE task "
+                f"{task.name!r}; choose one of {list(GLUE_TASKS[task.name].metrics)} or null."
+            )
 
     def tag(self) -> str:
         return self.task_config.name if self.task_config.protocol == "paper" else f"{self.task_config.name}-clean"
@@ -123,8 +131,9 @@ class GlueTask(Task):
         if cfg.protocol == "paper":
             val_parts, test_parts_loaded = validation, test
         else:
-            kept, held = heldout_indices(len(train), fraction=cfg.heldout_fraction,
-                                         max_examples=cfg.heldout_max_examples, seed=cfg.heldout_seed)
+            kept, held = heldout_indices(
+                len(train), fraction=cfg.heldout_fraction, max_examples=cfg.heldout_max_examples, seed=cfg.heldout_seed
+            )
             train, heldout = train.select(kept), train.select(held)
             val_parts, test_parts_loaded = [(Part("heldout", "train", "train.tsv"), heldout)], validation + test
         self._load_tokenizer()
@@ -136,8 +145,9 @@ class GlueTask(Task):
 
         if not parts:
             return None
-        self.parts[split] = [EvalPart(p.name, labelled=p.server_file is None, size=len(d), server_file=p.server_file)
-                             for p, d in parts]
+        self.parts[split] = [
+            EvalPart(p.name, labelled=p.server_file is None, size=len(d), server_file=p.server_file) for p, d in parts
+        ]
         tagged = [d.add_column("part", [i] * len(d)) for i, (_, d) in enumerate(parts)]
         return datasets.concatenate_datasets(tagged)
 
@@ -145,14 +155,21 @@ class GlueTask(Task):
         if self._tokenizer is None:
             from transformers import AutoTokenizer
 
-            self._tokenizer = AutoTokenizer.from_pretrained(_checked_source(self.task_config.tokenizer or self.config.model.name,
-                                                                            "task.tokenizer" if self.task_config.tokenizer else "model.name"))
+            self._tokenizer = AutoTokenizer.from_pretrained(
+                _checked_source(
+                    self.task_config.tokenizer or self.config.model.name,
+                    "task.tokenizer" if self.task_config.tokenizer else "model.name",
+                )
+            )
         return self._tokenizer
 
     def collate(self, examples: list[dict[str, Any]], split: str) -> dict[str, torch.Tensor]:
         texts = [[example[key] for example in examples] for key in self.spec.text_keys]
-        batch = dict(self._load_tokenizer()(*texts, truncation=True, max_length=self.task_config.max_length,
-                                            padding=True, return_tensors="pt"))
+        batch = dict(
+            self._load_tokenizer()(
+                *texts, truncation=True, max_length=self.task_config.max_length, padding=True, return_tensors="pt"
+            )
+        )
         dtype = torch.float32 if self.spec.is_regression else torch.long
         batch["labels"] = torch.tensor([example["label"] for example in examples], dtype=dtype)
         if split != "train":  # which part and row each prediction belongs to; never given to the model
@@ -165,10 +182,14 @@ class GlueTask(Task):
         from transformers import AutoModelForSequenceClassification
 
         spec, source = self.spec, _checked_source(self.config.model.name, "model.name")
-        labels = {} if spec.is_regression else {
-            "id2label": dict(enumerate(spec.label_names)),
-            "label2id": {name: i for i, name in enumerate(spec.label_names)},
-        }
+        labels = (
+            {}
+            if spec.is_regression
+            else {
+                "id2label": dict(enumerate(spec.label_names)),
+                "label2id": {name: i for i, name in enumerate(spec.label_names)},
+            }
+        )
         model = AutoModelForSequenceClassification.from_pretrained(
             source,
             num_labels=spec.num_labels,
@@ -178,8 +199,10 @@ class GlueTask(Task):
         )
         heads = [name for name in ("classifier", "score") if isinstance(getattr(model, name, None), nn.Module)]
         if not heads:
-            raise ValueError(f"{type(model).__name__} (model.name={self.config.model.name!r}) has no 'classifier' or "
-                             "'score' head; GLUE needs a transformers *ForSequenceClassification model.")
+            raise ValueError(
+                f"{type(model).__name__} (model.name={self.config.model.name!r}) has no 'classifier' or "
+                "'score' head; GLUE needs a transformers *ForSequenceClassification model."
+            )
         return TaskModel(module=model, head_modules=heads[:1], gift_wrapper="seq_cls")
 
     # ------------------------------------------------------------------ evaluation
@@ -190,11 +213,13 @@ class GlueTask(Task):
         return {"prediction": prediction, "label": batch["labels"], "part": batch["part"], "index": batch["index"]}
 
     def compute_metrics(self, outputs: dict[str, torch.Tensor], split: str) -> dict[str, float]:
-        """Metrics of each labelled part (the first unprefixed, e.g. MNLI matched; others as `<part>_<metric>`),
-        `score` being the task's paper metric; a prediction file for each unlabelled part."""
+        """Metrics of each labelled part, `score` being the task's paper metric, and a prediction file for each
+        unlabelled part. The first labelled part (else the first part) is unprefixed: `accuracy` is MNLI matched,
+        `mismatched_accuracy` mismatched; the test split of the paper protocol counts `num_examples`."""
         metrics: dict[str, float] = {}
-        primary = next((p.name for p in self.parts[split] if p.labelled), None)
-        for number, part in enumerate(self.parts[split]):
+        parts = self.parts[split]
+        primary = next((p.name for p in parts if p.labelled), parts[0].name)  # its keys go unprefixed
+        for number, part in enumerate(parts):
             rows = outputs["part"] == number
             if not rows.any():  # cut off by data.max_eval_samples
                 continue
@@ -219,8 +244,10 @@ class GlueTask(Task):
         folder = run_dir(self.config, self.tag()).path / "predictions"
         path = write_predictions(self.spec, part.server_file, folder, index.tolist(), prediction.tolist())
         if len(index) < part.size:
-            logger.warning(f"{path} holds {len(index)} of {part.size} rows (data.max_eval_samples); the GLUE server "
-                           "needs every row.")
+            logger.warning(
+                f"{path} holds {len(index)} of {part.size} rows (data.max_eval_samples); the GLUE server "
+                "needs every row."
+            )
 
 
 def _checked_source(name: str, key: str) -> str:
@@ -229,6 +256,8 @@ def _checked_source(name: str, key: str) -> str:
     if path.exists():
         return str(path)
     if name.startswith(("/", "./", "../", "~")) or name.count("/") > 1:
-        raise ValueError(f"Config key '{key}': {name!r} looks like a local folder but does not exist; give an existing "
-                         "folder or a hub id such as FacebookAI/roberta-base.")
+        raise ValueError(
+            f"Config key '{key}': {name!r} looks like a local folder but does not exist; give an existing "
+            "folder or a hub id such as FacebookAI/roberta-base."
+        )
     return name

@@ -71,80 +71,93 @@ class TaskSpec:
         return len(self.text_keys) == 2
 
 
-def _names_map(names: tuple[str, ...]) -> dict[str, int]:
-    return {name: index for index, name in enumerate(names)}
+def _task(
+    name: str,
+    folder: str,
+    keys: tuple[str, ...],
+    names: tuple[str, ...],
+    metrics: tuple[str, ...],
+    selection: str,
+    *,
+    columns: tuple[str, ...],
+    label: str,
+    header: tuple[str, ...] | None = None,
+    server_labels: str = "index",
+    textual_labels: bool = False,
+) -> TaskSpec:
+    """A task with one validation and one test set: <folder>/{train,dev,test}.tsv; test files have a header."""
+    labelled = TsvColumns(text=columns, label=label, header=header)
+    return TaskSpec(
+        name=name,
+        folder=folder,
+        text_keys=keys,
+        label_names=names,
+        metrics=metrics,
+        selection_metric=selection,
+        validation=(Part("validation", "validation", "dev.tsv"),),
+        test=(Part("test", "test", "test.tsv", server_file=f"{folder}.tsv"),),
+        tsv_train=labelled,
+        tsv_eval=labelled,
+        tsv_test=TsvColumns(text=columns),
+        server_labels=server_labels,
+        tsv_label_map={n: i for i, n in enumerate(names)} if textual_labels else None,
+    )
 
 
 _NLI3 = ("entailment", "neutral", "contradiction")
 _NLI2 = ("entailment", "not_entailment")
-_AX = Part("ax", "test", "diagnostic.tsv", server_file="AX.tsv", hub_config="ax", folder="diagnostic",
-           columns=TsvColumns(text=("sentence1", "sentence2")))
-
-
-def _single(name: str, folder: str, *, names: tuple[str, ...], metrics: tuple[str, ...], selection: str,
-            train: TsvColumns, test_column: str = "sentence") -> TaskSpec:
-    return TaskSpec(
-        name=name, folder=folder, text_keys=("sentence",), label_names=names, metrics=metrics,
-        selection_metric=selection,
-        validation=(Part("validation", "validation", "dev.tsv"),),
-        test=(Part("test", "test", "test.tsv", server_file=f"{folder}.tsv"),),
-        tsv_train=train, tsv_eval=train, tsv_test=TsvColumns(text=(test_column,)),
-    )
-
-
-def _pair(name: str, folder: str, *, keys: tuple[str, str], names: tuple[str, ...], metrics: tuple[str, ...],
-          selection: str, columns: tuple[str, str], label: str, server_labels: str = "index",
-          tsv_label_map: dict[str, int] | None = None) -> TaskSpec:
-    train = TsvColumns(text=columns, label=label)
-    return TaskSpec(
-        name=name, folder=folder, text_keys=keys, label_names=names, metrics=metrics, selection_metric=selection,
-        validation=(Part("validation", "validation", "dev.tsv"),),
-        test=(Part("test", "test", "test.tsv", server_file=f"{folder}.tsv"),),
-        tsv_train=train, tsv_eval=train, tsv_test=TsvColumns(text=columns),
-        server_labels=server_labels, tsv_label_map=tsv_label_map,
-    )
-
-
 _MNLI_COLUMNS = TsvColumns(text=("sentence1", "sentence2"), label="gold_label")
+_AX = Part(
+    "ax",
+    "test",
+    "diagnostic.tsv",
+    server_file="AX.tsv",
+    hub_config="ax",
+    folder="diagnostic",
+    columns=TsvColumns(text=("sentence1", "sentence2")),
+)
 
-GLUE_TASKS: dict[str, TaskSpec] = {
-    task.name: task
-    for task in (
-        # CoLA's train/dev files have no header: source, label, the author's mark ('*'), sentence.
-        _single("cola", "CoLA", names=("unacceptable", "acceptable"), metrics=("matthews_correlation", "accuracy"),
-                selection="matthews_correlation",
-                train=TsvColumns(text=("sentence",), label="label", header=("source", "label", "mark", "sentence"))),
-        _single("sst2", "SST-2", names=("negative", "positive"), metrics=("accuracy",), selection="accuracy",
-                train=TsvColumns(text=("sentence",), label="label")),
-        _pair("mrpc", "MRPC", keys=("sentence1", "sentence2"), names=("not_equivalent", "equivalent"),
-              metrics=("accuracy", "f1"), selection="accuracy", columns=("#1 String", "#2 String"), label="Quality"),
-        _pair("qqp", "QQP", keys=("question1", "question2"), names=("not_duplicate", "duplicate"),
-              metrics=("accuracy", "f1"), selection="accuracy", columns=("question1", "question2"),
-              label="is_duplicate"),
-        _pair("stsb", "STS-B", keys=("sentence1", "sentence2"), names=(), metrics=("pearson", "spearmanr"),
-              selection="pearson", columns=("sentence1", "sentence2"), label="score", server_labels="score"),
-        _pair("qnli", "QNLI", keys=("question", "sentence"), names=_NLI2, metrics=("accuracy",),
-              selection="accuracy", columns=("question", "sentence"), label="label", server_labels="names",
-              tsv_label_map=_names_map(_NLI2)),
-        _pair("rte", "RTE", keys=("sentence1", "sentence2"), names=_NLI2, metrics=("accuracy",),
-              selection="accuracy", columns=("sentence1", "sentence2"), label="label", server_labels="names",
-              tsv_label_map=_names_map(_NLI2)),
-        TaskSpec(
-            name="mnli", folder="MNLI", text_keys=("premise", "hypothesis"), label_names=_NLI3,
-            metrics=("accuracy",), selection_metric="accuracy",
-            validation=(Part("matched", "validation_matched", "dev_matched.tsv"),
-                        Part("mismatched", "validation_mismatched", "dev_mismatched.tsv")),
-            test=(Part("matched", "test_matched", "test_matched.tsv", server_file="MNLI-m.tsv"),
-                  Part("mismatched", "test_mismatched", "test_mismatched.tsv", server_file="MNLI-mm.tsv"),
-                  _AX),
-            tsv_train=_MNLI_COLUMNS, tsv_eval=_MNLI_COLUMNS, tsv_test=TsvColumns(text=("sentence1", "sentence2")),
-            server_labels="names", tsv_label_map=_names_map(_NLI3),
-        ),
-    )
-}
+# fmt: off
+GLUE_TASKS: dict[str, TaskSpec] = {task.name: task for task in (
+    # CoLA's train/dev files have no header: source, label, the author's mark ('*'), sentence.
+    _task("cola", "CoLA", ("sentence",), ("unacceptable", "acceptable"), ("matthews_correlation", "accuracy"),
+          "matthews_correlation", columns=("sentence",), label="label", header=("source", "label", "mark", "sentence")),
+    _task("sst2", "SST-2", ("sentence",), ("negative", "positive"), ("accuracy",), "accuracy",
+          columns=("sentence",), label="label"),
+    _task("mrpc", "MRPC", ("sentence1", "sentence2"), ("not_equivalent", "equivalent"), ("accuracy", "f1"), "accuracy",
+          columns=("#1 String", "#2 String"), label="Quality"),
+    _task("qqp", "QQP", ("question1", "question2"), ("not_duplicate", "duplicate"), ("accuracy", "f1"), "accuracy",
+          columns=("question1", "question2"), label="is_duplicate"),
+    _task("stsb", "STS-B", ("sentence1", "sentence2"), (), ("pearson", "spearmanr"), "pearson",
+          columns=("sentence1", "sentence2"), label="score", server_labels="score"),
+    _task("qnli", "QNLI", ("question", "sentence"), _NLI2, ("accuracy",), "accuracy",
+          columns=("question", "sentence"), label="label", server_labels="names", textual_labels=True),
+    _task("rte", "RTE", ("sentence1", "sentence2"), _NLI2, ("accuracy",), "accuracy",
+          columns=("sentence1", "sentence2"), label="label", server_labels="names", textual_labels=True),
+    TaskSpec(
+        name="mnli", folder="MNLI", text_keys=("premise", "hypothesis"), label_names=_NLI3, metrics=("accuracy",),
+        selection_metric="accuracy",
+        validation=(Part("matched", "validation_matched", "dev_matched.tsv"),
+                    Part("mismatched", "validation_mismatched", "dev_mismatched.tsv")),
+        test=(Part("matched", "test_matched", "test_matched.tsv", server_file="MNLI-m.tsv"),
+              Part("mismatched", "test_mismatched", "test_mismatched.tsv", server_file="MNLI-mm.tsv"),
+              _AX),
+        tsv_train=_MNLI_COLUMNS, tsv_eval=_MNLI_COLUMNS, tsv_test=TsvColumns(text=("sentence1", "sentence2")),
+        server_labels="names", tsv_label_map={name: i for i, name in enumerate(_NLI3)},
+    ),
+)}
+# fmt: on
 
 # The column order of the paper's GLUE table (PAPER.md §5); MNLI and QQP follow as the LoReFT table has them.
 PAPER_ORDER = ("sst2", "mrpc", "cola", "qnli", "rte", "stsb")
 ALL_ORDER = ("mnli", "sst2", "mrpc", "cola", "qnli", "qqp", "rte", "stsb")
-DISPLAY_NAMES = {"mnli": "MNLI", "sst2": "SST-2", "mrpc": "MRPC", "cola": "CoLA", "qnli": "QNLI", "qqp": "QQP",
-                 "rte": "RTE", "stsb": "STS-B"}
+DISPLAY_NAMES = {
+    "mnli": "MNLI",
+    "sst2": "SST-2",
+    "mrpc": "MRPC",
+    "cola": "CoLA",
+    "qnli": "QNLI",
+    "qqp": "QQP",
+    "rte": "RTE",
+    "stsb": "STS-B",
+}
