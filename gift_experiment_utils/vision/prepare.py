@@ -40,14 +40,14 @@ def fgvc_check(data_root: str, datasets: Sequence[str]) -> int:
 
 
 def vtab_tfds(
-    data_dir: str, tasks: Sequence[str], *, manual_dir: str | None, file_format: str, version: str | None
+    data_dir: str, tasks: Sequence[str], *, manual_dir: str | None, file_format: str, versions: dict[str, str]
 ) -> int:
     import tensorflow_datasets as tfds
 
     problems, done = 0, set()
     for name in tasks:
         row = VTAB_TASKS[name]
-        key = (row.builder, version or row.version)
+        key = (row.builder, versions.get(name, row.version))
         if key in done:  # clevr and dsprites and smallnorb serve two tasks each
             continue
         done.add(key)
@@ -61,13 +61,13 @@ def vtab_tfds(
     return problems
 
 
-def vtab_check(data_dir: str, tasks: Sequence[str], *, source: str, version: str | None) -> int:
+def vtab_check(data_dir: str, tasks: Sequence[str], *, source: str, versions: dict[str, str]) -> int:
     problems = 0
     for name in tasks:
         sizes = []
         try:
             for split in VTAB_SPLITS:
-                opened = _vtab_source(name, split, data_dir, source=source, version=version)
+                opened = _vtab_source(name, split, data_dir, source=source, version=versions.get(name))
                 expected = EXPECTED_VTAB_SIZES.get(split)
                 if expected is not None and len(opened) != expected:
                     raise ValueError(f"{split} has {len(opened)} examples, VTAB-1k has {expected}")
@@ -87,7 +87,9 @@ def _vtab_source(name: str, split: str, data_dir: str, *, source: str, version: 
     return TfdsImages(name, split, data_dir=data_dir, version=version)
 
 
-def vtab_export(data_dir: str, out: str, tasks: Sequence[str], splits: Sequence[str], *, version: str | None) -> int:
+def vtab_export(
+    data_dir: str, out: str, tasks: Sequence[str], splits: Sequence[str], *, versions: dict[str, str]
+) -> int:
     """<out>/<task>/images/<split>/<i>.png and <out>/<task>/<split>.txt; train800val200 = train800 + val200."""
     for name in tasks:
         task_dir = Path(out) / name
@@ -95,7 +97,7 @@ def vtab_export(data_dir: str, out: str, tasks: Sequence[str], splits: Sequence[
         for split in [s for s in VTAB_SPLITS if s != "train800val200"]:
             if split not in splits and not ("train800val200" in splits and split in ("train800", "val200")):
                 continue
-            opened = TfdsImages(name, split, data_dir=data_dir, version=version)
+            opened = TfdsImages(name, split, data_dir=data_dir, version=versions.get(name))
             lines[split] = []
             for index in range(len(opened)):
                 record = opened.record(index)
@@ -109,6 +111,13 @@ def vtab_export(data_dir: str, out: str, tasks: Sequence[str], splits: Sequence[
             (task_dir / f"{split}.txt").write_text("\n".join(lines[split]) + "\n")
         print(f"[ok]      {name:22s} " + ", ".join(f"{s} {len(lines[s])}" for s in splits))
     return 0
+
+
+def _task_version(text: str) -> tuple[str, str]:
+    task, sep, version = text.partition("=")
+    if not sep or task not in VTAB_TASKS or not version:
+        raise argparse.ArgumentTypeError(f"{text!r}: write TASK=VERSION with TASK one of {list(VTAB_TASKS)}.")
+    return task, version
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,7 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
             "--data-dir", required=True, help="the tfds data_dir (or, vtab-check --source folder: vtab-1k/)"
         )
         sub.add_argument("--task", nargs="*", choices=list(VTAB_TASKS), default=list(VTAB_TASKS))
-        sub.add_argument("--tfds-version", default=None, help="instead of each row's version (one builder only)")
+        sub.add_argument(
+            "--tfds-version",
+            action="append",
+            default=[],
+            metavar="TASK=VERSION",
+            type=_task_version,
+            help="read/build TASK at VERSION instead of the paper's (repeatable)",
+        )
         if command == "vtab-tfds":
             sub.add_argument("--manual-dir", default=None, help="manually downloaded archives (see prepare_vtab.sh)")
             sub.add_argument("--file-format", default="array_record", choices=["array_record", "tfrecord"])
@@ -151,12 +167,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.task,
             manual_dir=args.manual_dir,
             file_format=args.file_format,
-            version=args.tfds_version,
+            versions=dict(args.tfds_version),
         )
     elif args.command == "vtab-check":
-        problems = vtab_check(args.data_dir, args.task, source=args.source, version=args.tfds_version)
+        problems = vtab_check(args.data_dir, args.task, source=args.source, versions=dict(args.tfds_version))
     else:
-        problems = vtab_export(args.data_dir, args.out, args.task, args.splits, version=args.tfds_version)
+        problems = vtab_export(args.data_dir, args.out, args.task, args.splits, versions=dict(args.tfds_version))
     if problems:
         print(f"{problems} problem(s); see above.", file=sys.stderr)
     return 1 if problems else 0

@@ -63,7 +63,8 @@ def open_source(
     if benchmark == "vtab":
         if split not in VTAB_SPLITS:
             raise ValueError(f"VTAB split {split!r}: choose one of {VTAB_SPLITS}.")
-        config = VTABConfig(name=name, source=source, data_dir=root, tfds_version=tfds_version)
+        versions = {name: tfds_version} if tfds_version else {}
+        config = VTABConfig(name=name, source=source, data_dir=root, tfds_versions=versions)
         return vtab_source(config, split, data_root)
     raise ValueError(f"benchmark={benchmark!r}: choose one of {BENCHMARKS}.")
 

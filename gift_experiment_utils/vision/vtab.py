@@ -163,7 +163,9 @@ class VTABConfig(BackboneOptions):
     protocol: Literal["tune", "final"] = "tune"  # tune: train800 → val200; final: train800val200 → test
     source: Literal["tfds", "folder"] = "tfds"
     data_dir: str | None = None  # tfds data_dir, or the folder holding <task>/; None: <data.root>/tfds | vtab-1k
-    tfds_version: str | None = None  # None: the row's (the paper's) version
+    # task name → tfds version to read instead of the row's (the paper's), e.g. {caltech101: 3.0.2} where the
+    # installed tensorflow-datasets cannot build the paper's version and the data was prepared at another one
+    tfds_versions: dict[str, str] = field(default_factory=dict)
 
 
 def protocol_splits(protocol: str) -> dict[str, str | None]:
@@ -198,7 +200,8 @@ def load_builder(builder: str, version: str, data_dir: str | None, **kwargs: Any
             f"tfds cannot open {builder}:{version}: it is not prepared under {data_dir}, and "
             f"tensorflow-datasets {tfds.__version__} builds it only at {versions}. Prepare it with a tfds release "
             "that has this version (scripts/visual_classification/vtab/prepare_vtab.sh), point task.data_dir at "
-            "it, or set task.tfds_version to a version this tfds builds (it then differs from the paper's)."
+            "it, or read a version this tfds builds with task.tfds_versions={<task>: <version>} (it then differs "
+            "from the paper's)."
         ) from error
 
 
@@ -347,7 +350,7 @@ def vtab_source(config: VTABConfig, split: str, data_root: str) -> TfdsImages | 
         root = Path(config.data_dir).expanduser() if config.data_dir else Path(data_root) / "vtab-1k"
         return ImageListImages(root / config.name, split, num_classes=row.num_classes)
     data_dir = config.data_dir or str(Path(data_root) / "tfds")
-    return TfdsImages(config.name, split, data_dir=data_dir, version=config.tfds_version)
+    return TfdsImages(config.name, split, data_dir=data_dir, version=config.tfds_versions.get(config.name))
 
 
 class VTABTask(ImageClassificationTask):
@@ -357,6 +360,11 @@ class VTABTask(ImageClassificationTask):
     @classmethod
     def validate_config(cls, config: Any) -> None:
         super().validate_config(config)
+        unknown = sorted(set(config.task.tfds_versions) - set(VTAB_TASKS))
+        if unknown:
+            raise ValueError(
+                f"Config key 'task.tfds_versions': {unknown} are not VTAB tasks; keys are {list(VTAB_TASKS)}."
+            )
         if config.task.protocol == "final" and config.eval.test_weights == "best":
             raise ValueError(
                 "Config key 'eval.test_weights': the final protocol has no validation split to pick "

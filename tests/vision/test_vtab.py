@@ -135,7 +135,7 @@ def test_unprepared_and_unbuildable_versions_are_explained(prepared, tmp_path):
     tfds, _ = prepared
     with pytest.raises(FileNotFoundError, match="not prepared.*prepare_vtab.sh"):
         TfdsImages("dtd", "train800", data_dir=str(tmp_path))
-    with pytest.raises(ValueError, match=r"caltech101:3\.0\.1.*builds it only at \['3\.0\.2'\].*task\.tfds_version"):
+    with pytest.raises(ValueError, match=r"caltech101:3\.0\.1.*builds it only at \['3\.0\.2'\].*task\.tfds_versions"):
         TfdsImages("caltech101", "train800", data_dir=str(tmp_path))
 
 
