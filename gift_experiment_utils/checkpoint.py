@@ -129,15 +129,16 @@ def _check_keys(model: nn.Module, trainable: dict[str, torch.Tensor]) -> None:
 
 def load_trainable(model: nn.Module, trainable: dict[str, torch.Tensor]) -> None:
     _check_keys(model, trainable)
-    set_model_state_dict(model, trainable, options=_LOAD_OPTIONS)
+    set_model_state_dict(model, dict(trainable), options=_LOAD_OPTIONS)  # a copy: loading may add keys to it
 
 
 def load_last(checkpoint: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
     _check_keys(model, checkpoint["trainable"])
-    set_state_dict(
+    optimizer_state = {**checkpoint["optimizer"], "state": dict(checkpoint["optimizer"]["state"])}
+    set_state_dict(  # copies: loading may add keys to the dicts it is given
         model,
         optimizer,
-        model_state_dict=checkpoint["trainable"],
-        optim_state_dict=checkpoint["optimizer"],
+        model_state_dict=dict(checkpoint["trainable"]),
+        optim_state_dict=optimizer_state,
         options=_LOAD_OPTIONS,
     )

@@ -121,16 +121,22 @@ class Task:
         return model(**batch).loss
 
     def enable_gradient_checkpointing(self, module: nn.Module) -> None:
-        """Non-reentrant checkpointing on the backbone (transformers or timm)."""
-        if hasattr(module, "gradient_checkpointing_enable"):
-            module.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        elif hasattr(module, "set_grad_checkpointing"):
+        """Non-reentrant checkpointing on the backbone (transformers or timm): shared θ under DDP needs it."""
+        no_reentrant = {"use_reentrant": False}
+        if hasattr(module, "activation_checkpointing_enable"):  # transformers >= 5.x
+            module.activation_checkpointing_enable(activation_checkpointing_kwargs=no_reentrant)
+        elif hasattr(module, "gradient_checkpointing_enable"):
+            module.gradient_checkpointing_enable(gradient_checkpointing_kwargs=no_reentrant)
+        elif hasattr(module, "set_grad_checkpointing"):  # timm
+            from timm.layers import set_reentrant_ckpt
+
+            set_reentrant_ckpt(False)
             module.set_grad_checkpointing(True)
         else:
             raise ValueError(
-                f"model.gradient_checkpointing=true, but {type(module).__name__} has neither "
-                "gradient_checkpointing_enable nor set_grad_checkpointing; set it to false or override "
-                "Task.enable_gradient_checkpointing."
+                f"model.gradient_checkpointing=true, but {type(module).__name__} has no checkpointing switch "
+                "(activation_checkpointing_enable / gradient_checkpointing_enable / set_grad_checkpointing); set it "
+                "to false or override Task.enable_gradient_checkpointing."
             )
 
     @torch.no_grad()

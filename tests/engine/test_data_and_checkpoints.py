@@ -103,3 +103,26 @@ def test_wandb_runs_on_the_main_process_only_with_the_config_names(tmp_path, mon
     )
     assert calls[1] == ("log", ({"train/loss": 0.5},), {"step": 3})
     assert json.loads(run.metrics.read_text()) == {"step": 3, "epoch": 0.25, "train/loss": 0.5}
+
+
+def test_fsdp_checkpoint_round_trip(tmp_path):
+    """FSDP-2 on two CPU processes: trained parameters and optimizer state gathered, saved once, loaded back."""
+    from .conftest import REPO, free_port, run_subprocess
+
+    worker = REPO / "tests" / "engine" / "fsdp_checkpoint_worker.py"
+    done = run_subprocess(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            str(free_port()),
+            str(worker),
+            str(tmp_path / "last.pt"),
+        ],
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "FSDP checkpoint round trip ok" in done.stdout

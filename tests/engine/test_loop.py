@@ -137,3 +137,23 @@ def test_two_processes_match_one_process_with_twice_the_accumulation(tmp_path):
     assert set(a) == set(b)
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("method.name=lora", "method.rank=2", "method.target_modules=[query,value]"),
+        ("method.name=bitfit",),
+        ("method.name=full", "model.gradient_checkpointing=true"),
+        ("method.name=linear", "eval.test_weights=best"),
+        ("train.mixed_precision=bf16", "train.max_grad_norm=0.5"),
+    ],
+    ids=["lora", "bitfit", "full+checkpointing", "linear+best", "gift+bf16"],
+)
+def test_every_method_and_option_runs_through_the_loop(tmp_path, overrides):
+    run = run_in_process(tmp_path, "train.max_steps=3", "eval.every_steps=2", *overrides)
+    out = results(run)
+    assert out["steps"] == 3 and out["metrics"]["test/num_examples"] == 40
+    assert any((run / "adapter").iterdir())
+    rows = read_metrics(run / "metrics.jsonl")
+    assert [r["step"] for r in rows if "val/accuracy" in r] == [2, 3]
