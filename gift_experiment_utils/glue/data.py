@@ -82,7 +82,11 @@ def _from_parquet(spec: TaskSpec, part: Part, data_dir: Path) -> Any:
     import datasets
 
     folder = data_dir / (part.hub_config or spec.name)
-    files = sorted(folder.glob(f"{part.hub_split}-*.parquet")) or sorted(folder.glob(f"{part.hub_split}.parquet"))
+    files = (  # the hub repo's main branch: <split>-00000-of-00001.parquet; its parquet export: <split>/0000.parquet
+        sorted(folder.glob(f"{part.hub_split}-*.parquet"))
+        or sorted(folder.glob(f"{part.hub_split}.parquet"))
+        or sorted(folder.glob(f"{part.hub_split}/*.parquet"))
+    )
     if not files:
         what = "folder" if not folder.is_dir() else f"'{part.hub_split}-*.parquet' in"
         raise FileNotFoundError(
