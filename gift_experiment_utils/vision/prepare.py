@@ -42,8 +42,15 @@ def fgvc_check(data_root: str, datasets: Sequence[str]) -> int:
 def vtab_tfds(
     data_dir: str, tasks: Sequence[str], *, manual_dir: str | None, file_format: str, versions: dict[str, str]
 ) -> int:
+    import importlib.util
+
     import tensorflow_datasets as tfds
 
+    if importlib.util.find_spec("importlib_resources") is None:  # tfds declares it for Python < 3.9 only
+        raise ModuleNotFoundError(
+            f"tensorflow-datasets {tfds.__version__} needs the package importlib_resources to prepare its "
+            "datasets (it declares it for Python < 3.9 only); run `pip install importlib_resources`."
+        )
     problems, done = 0, set()
     for name in tasks:
         row = VTAB_TASKS[name]
@@ -159,23 +166,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "fgvc-check":
-        problems = fgvc_check(args.data_root, args.dataset)
-    elif args.command == "vtab-tfds":
-        problems = vtab_tfds(
-            args.data_dir,
-            args.task,
-            manual_dir=args.manual_dir,
-            file_format=args.file_format,
-            versions=dict(args.tfds_version),
-        )
-    elif args.command == "vtab-check":
-        problems = vtab_check(args.data_dir, args.task, source=args.source, versions=dict(args.tfds_version))
-    else:
-        problems = vtab_export(args.data_dir, args.out, args.task, args.splits, versions=dict(args.tfds_version))
+    try:
+        problems = _dispatch(args)
+    except ModuleNotFoundError as error:  # a missing package: one line saying which
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if problems:
         print(f"{problems} problem(s); see above.", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command; returns the number of problems found."""
+    versions = dict(getattr(args, "tfds_version", []))
+    if args.command == "fgvc-check":
+        return fgvc_check(args.data_root, args.dataset)
+    if args.command == "vtab-tfds":
+        return vtab_tfds(
+            args.data_dir, args.task, manual_dir=args.manual_dir, file_format=args.file_format, versions=versions
+        )
+    if args.command == "vtab-check":
+        return vtab_check(args.data_dir, args.task, source=args.source, versions=versions)
+    return vtab_export(args.data_dir, args.out, args.task, args.splits, versions=versions)
 
 
 if __name__ == "__main__":

@@ -70,27 +70,24 @@ def test_vtab_folder_layout(vtab_folder, tmp_path):
 
 
 @pytest.mark.slow
-def test_accelerate_launch(fgvc_cub, tmp_path):
-    """The command the run scripts issue, in a subprocess."""
-    command = [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--config_file",
-        "configs/accelerate/cpu.yaml",
-        "-m",
-        "gift_experiment_utils.run",
-        "--config",
-        "configs/vision/fgvc/gift.yaml",
-        *TINY_VIT,
-        *FAST_LOOP,
-        f"task.root={fgvc_cub}",
-        f"experiment.output_root={tmp_path}",
-    ]
-    env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+def test_run_script_with_accelerate_launch(fgvc_cub, tmp_path):
+    """scripts/visual_classification/fgvc/run_fgvc.sh: its `accelerate launch` of the entry script, in a subprocess."""
+    script = REPO / "scripts/visual_classification/fgvc/run_fgvc.sh"
+    overrides = [*TINY_VIT, *FAST_LOOP, f"task.root={fgvc_cub}", f"experiment.output_root={tmp_path}"]
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # the venv's python, accelerate
+        "ACCELERATE_CONFIG": "configs/accelerate/cpu.yaml",
+        "DATASETS": "cub",
+        "WANDB_MODE": "disabled",
+        "OMP_NUM_THREADS": "1",
+    }
+    done = subprocess.run(
+        ["bash", str(script), "gift", "7", "--", *overrides], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     (results,) = tmp_path.rglob("results.json")
+    assert results.parent.name == "cub_gift_r16_lr0.001_wd0.0001_seed7"
     assert json.loads(results.read_text())["params"]["method"] == TINY_COUNTS["gift"]
 
 
