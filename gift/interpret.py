@@ -363,9 +363,8 @@ def token_cluster_html(
         "<!doctype html>\n<html><head><meta charset=utf-8><title>GIFT token clusters</title><style>"
         "body{font-family:sans-serif;max-width:60em;margin:2em auto}"
         ".tokens{font-family:monospace;white-space:pre-wrap;line-height:1.8}"
-        ".tokens span{border-radius:3px;padding:1px 0}</style></head><body>\n"
+        ".tokens span{border-radius:3px;padding:1px 0;margin-right:1px}</style></head><body>\n"
         f"<h2>GIFT token clusters (stage={stage}, centers={centers}, r={rank})</h2>\n"
-        f"<p>Each token is coloured by argmax<sub>k</sub> (X<sub>l</sub> C<sub>l</sub>)<sub>k</sub>. Clusters: {legend}</p>\n"
-        + "\n".join(sections)
-        + "\n</body></html>\n"
+        "<p>Each token is coloured by argmax<sub>k</sub> (X<sub>l</sub> C<sub>l</sub>)<sub>k</sub>. "
+        f"Clusters: {legend}</p>\n" + "\n".join(sections) + "\n</body></html>\n"
     )
