@@ -55,7 +55,9 @@ class ExperimentSection:
 @dataclass
 class ModelSection:
     name: str = ""  # hub id, timm name or local folder; the task decides how to load it
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # of the frozen backbone weights
+    # Of the frozen backbone weights: the task should load them so; the engine casts a float32 module it gets.
+    # Half precision needs train.mixed_precision: trained weights and optimizer state always stay float32.
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     gradient_checkpointing: bool = False  # non-reentrant, so shared θ works under DDP
 
 
@@ -277,3 +279,10 @@ class Config:
             section = getattr(self, item.name)
             if hasattr(section, "validate"):
                 section.validate()
+        _require(
+            self.model.dtype == "float32" or self.train.mixed_precision != "no",
+            "model.dtype",
+            f"a {self.model.dtype} backbone needs train.mixed_precision=bf16 (or fp16): the trained weights and "
+            "their optimizer state stay float32 and autocast runs the backbone in half precision. Set "
+            "train.mixed_precision, or model.dtype=float32.",
+        )

@@ -134,8 +134,10 @@ class Sweep:
         return _unique_names(runs)
 
     def selection_path(self) -> Path:
-        root = self.search_runs()[0].config.experiment.output_root
-        return Path(root) / "_sweeps" / self.name / "selection.json"
+        first = self._plan(
+            self._combinations(self.spec.partition)[0], self._combinations(self.spec.grid)[0], self.spec.seeds[0], []
+        )
+        return Path(first.config.experiment.output_root) / "_sweeps" / self.name / "selection.json"
 
     def read_selection(self) -> dict[str, Any]:
         path = self.selection_path()

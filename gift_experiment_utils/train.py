@@ -179,6 +179,9 @@ class Trainer:
 
     def _build_model(self) -> AdaptedModel:
         task_model = self.task.build_model()
+        dtype = getattr(torch, self.config.model.dtype)
+        if dtype != torch.float32 and all(p.dtype == torch.float32 for p in task_model.module.parameters()):
+            task_model.module.to(dtype)
         if self.config.model.gradient_checkpointing:
             self.task.enable_gradient_checkpointing(task_model.module)
         adapted = apply_method(self.config.method, task_model)

@@ -127,6 +127,8 @@ def test_cross_field_checks():
         load_config(TOY, ["train.warmup_steps=10"])  # the base sets warmup_ratio
     with pytest.raises(ValueError, match=r"train.effective_batch_size.*not both"):
         load_config(TOY, ["train.effective_batch_size=32", "train.grad_accum_steps=2"])
+    with pytest.raises(ValueError, match=r"'model.dtype': a bfloat16 backbone needs train.mixed_precision=bf16"):
+        load_config(TOY, ["model.dtype=bfloat16"])
     with pytest.raises(ValueError, match=r"task.num_heads"):
         load_config(TOY, ["task.num_heads=3"])
 

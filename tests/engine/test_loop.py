@@ -146,7 +146,7 @@ def test_two_processes_match_one_process_with_twice_the_accumulation(tmp_path):
         ("method.name=bitfit",),
         ("method.name=full", "model.gradient_checkpointing=true"),
         ("method.name=linear", "eval.test_weights=best"),
-        ("train.mixed_precision=bf16", "train.max_grad_norm=0.5"),
+        ("train.mixed_precision=bf16", "train.max_grad_norm=0.5", "model.dtype=bfloat16"),
     ],
     ids=["lora", "bitfit", "full+checkpointing", "linear+best", "gift+bf16"],
 )
@@ -154,6 +154,8 @@ def test_every_method_and_option_runs_through_the_loop(tmp_path, overrides):
     run = run_in_process(tmp_path, "train.max_steps=3", "eval.every_steps=2", *overrides)
     out = results(run)
     assert out["steps"] == 3 and out["metrics"]["test/num_examples"] == 40
+    trained = last_weights(run)
+    assert trained and all(t.dtype == torch.float32 for t in trained.values())  # even on a bf16 backbone
     assert any((run / "adapter").iterdir())
     rows = read_metrics(run / "metrics.jsonl")
     assert [r["step"] for r in rows if "val/accuracy" in r] == [2, 3]
