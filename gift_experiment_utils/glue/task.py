@@ -218,12 +218,12 @@ class GlueTask(Task):
         `mismatched_accuracy` mismatched; the test split of the paper protocol counts `num_examples`."""
         metrics: dict[str, float] = {}
         parts = self.parts[split]
-        primary = next((p.name for p in parts if p.labelled), parts[0].name)  # its keys go unprefixed
+        primary = next((i for i, p in enumerate(parts) if p.labelled), 0)  # its keys go unprefixed
         for number, part in enumerate(parts):
             rows = outputs["part"] == number
             if not rows.any():  # cut off by data.max_eval_samples
                 continue
-            prefix = "" if part.name == primary else f"{part.name}_"
+            prefix = "" if number == primary else f"{part.name}_"
             prediction, label, index = outputs["prediction"][rows], outputs["label"][rows], outputs["index"][rows]
             if part.labelled:
                 scores = glue_metrics(self.spec.name, prediction.numpy(), label.numpy())

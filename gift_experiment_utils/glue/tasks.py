@@ -33,7 +33,7 @@ class TsvColumns:
 class Part:
     """One evaluation set of a task."""
 
-    name: str  # "validation", "matched", "mismatched", "test", "ax"
+    name: str  # unique within a task: "validation", "matched", "mismatched", "test", "test_matched", "ax"
     hub_split: str  # split of the hub config ("validation_matched", "test", ...)
     tsv_file: str  # file inside the task's TSV folder
     server_file: str | None = None  # GLUE-server prediction file name (test parts only)
@@ -139,8 +139,8 @@ GLUE_TASKS: dict[str, TaskSpec] = {task.name: task for task in (
         selection_metric="accuracy",
         validation=(Part("matched", "validation_matched", "dev_matched.tsv"),
                     Part("mismatched", "validation_mismatched", "dev_mismatched.tsv")),
-        test=(Part("matched", "test_matched", "test_matched.tsv", server_file="MNLI-m.tsv"),
-              Part("mismatched", "test_mismatched", "test_mismatched.tsv", server_file="MNLI-mm.tsv"),
+        test=(Part("test_matched", "test_matched", "test_matched.tsv", server_file="MNLI-m.tsv"),
+              Part("test_mismatched", "test_mismatched", "test_mismatched.tsv", server_file="MNLI-mm.tsv"),
               _AX),
         tsv_train=_MNLI_COLUMNS, tsv_eval=_MNLI_COLUMNS, tsv_test=TsvColumns(text=("sentence1", "sentence2")),
         server_labels="names", tsv_label_map={name: i for i, name in enumerate(_NLI3)},

@@ -93,7 +93,7 @@ def test_paper_protocol_splits_and_mnli_parts(offline, tmp_path):
         "index": torch.tensor(list(range(6)) * 3),
     }
     metrics = task.compute_metrics(outputs, "test")
-    assert metrics == {"num_examples": 6, "mismatched_num_examples": 6, "ax_num_examples": 6}
+    assert metrics == {"num_examples": 6, "test_mismatched_num_examples": 6, "ax_num_examples": 6}
     folder = tmp_path / "runs" / "glue" / "roberta-base" / "mnli_gift_r32_lr0.0001_wd0_seed42" / "predictions"
     assert sorted(p.name for p in folder.iterdir()) == ["AX.tsv", "MNLI-m.tsv", "MNLI-mm.tsv"]
     assert (folder / "AX.tsv").read_text().splitlines()[:3] == ["index\tprediction", "0\tcontradiction", "1\tneutral"]
@@ -110,6 +110,25 @@ def test_clean_protocol_holds_out_train_and_reports_validation(offline):
     assert task.tag() == "cola-clean"
     no_test = _task(offline, "cola", "task.predict_test=false")
     assert no_test.build_datasets().test is None
+
+    mnli = _task(offline, "mnli", "task.protocol=clean")  # test split: 2 validation parts, then 3 test parts
+    mnli.build_datasets()
+    sizes = [p.size for p in mnli.parts["test"]]
+    assert [p.name for p in mnli.parts["test"]] == ["matched", "mismatched", "test_matched", "test_mismatched", "ax"]
+    part = torch.cat([torch.full((n,), i) for i, n in enumerate(sizes)])
+    label = torch.where(part < 2, part % 3, -1)
+    outputs = {"prediction": part % 3, "label": label, "part": part, "index": torch.arange(len(part))}
+    assert mnli.compute_metrics(outputs, "test") == {
+        "accuracy": 1.0,
+        "score": 1.0,
+        "num_examples": 8,
+        "mismatched_accuracy": 1.0,
+        "mismatched_score": 1.0,
+        "mismatched_num_examples": 8,
+        "test_matched_num_examples": 6,
+        "test_mismatched_num_examples": 6,
+        "ax_num_examples": 6,
+    }
 
 
 def test_collate_pairs_singles_and_regression(offline):
