@@ -82,12 +82,16 @@ class GIFTLinear(nn.Module):
         (rows, generator), *rest = self._slices
         if rest or not generator.is_linear or (rows.stop - rows.start) != self.d_out:
             return False
-        tokens, r = x.numel() // self.d_in, generator.rank
-        input_side = 2 * r * self.d_in * tokens
-        generated_b = r * (self.d_in + self.d_out) * tokens
-        if not self._cache_is_valid(0):
-            # forward G = W φ, plus its two backward products when θ is being trained
-            generated_b += self.d_out * self.d_in * r * (3 if torch.is_grad_enabled() else 1)
+        tokens, r, d_in, d_out = x.numel() // self.d_in, generator.rank, self.d_in, self.d_out
+        if torch.is_grad_enabled():
+            # Multiply-adds of forward + backward. Per-token products triple (input gradient and one weight
+            # gradient each); G = W φ costs its forward and dφ = Wᵀ dG once per call (W is frozen, no dW).
+            # E.g. Llama-3-8B v_proj (4096→1024), r=64: generated-B is the cheaper one from 911 tokens on.
+            input_side = 6 * r * d_in * tokens
+            generated_b = 3 * r * (d_in + d_out) * tokens + 2 * d_out * d_in * r
+        else:
+            input_side = 2 * r * d_in * tokens
+            generated_b = r * (d_in + d_out) * tokens + (0 if self._cache_is_valid(0) else d_out * d_in * r)
         return input_side <= generated_b
 
     def _forward_input_side(self, x: torch.Tensor) -> torch.Tensor:
