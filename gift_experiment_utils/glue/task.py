@@ -122,22 +122,22 @@ class GlueTask(Task):
         from accelerate import PartialState
 
         cfg, spec, where = self.task_config, self.spec, self.location()
-        test_parts = [p for p in spec.test if p.name != "ax" or cfg.predict_ax]
+        test_sets = [p for p in spec.test if p.name != "ax" or cfg.predict_ax]
         predict = self.config.eval.test and cfg.predict_test
         with PartialState().main_process_first():  # the hub and parquet loaders cache; the first process writes
             train = load_part(spec, TRAIN, where)
             validation = [(p, load_part(spec, p, where)) for p in spec.validation]
-            test = [(p, load_part(spec, p, where)) for p in test_parts] if predict else []
+            test = [(p, load_part(spec, p, where)) for p in test_sets] if predict else []
         if cfg.protocol == "paper":
-            val_parts, test_parts_loaded = validation, test
+            val_parts, test_parts = validation, test
         else:
             kept, held = heldout_indices(
                 len(train), fraction=cfg.heldout_fraction, max_examples=cfg.heldout_max_examples, seed=cfg.heldout_seed
             )
             train, heldout = train.select(kept), train.select(held)
-            val_parts, test_parts_loaded = [(Part("heldout", "train", "train.tsv"), heldout)], validation + test
+            val_parts, test_parts = [(Part("heldout", "train", "train.tsv"), heldout)], validation + test
         self._load_tokenizer()
-        return Splits(train=train, val=self._join("val", val_parts), test=self._join("test", test_parts_loaded))
+        return Splits(train=train, val=self._join("val", val_parts), test=self._join("test", test_parts))
 
     def _join(self, split: str, parts: list[tuple[Part, Any]]) -> Any:
         """The parts of one evaluation split as one dataset, each row tagged with its part's number."""
