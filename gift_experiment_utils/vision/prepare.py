@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .fgvc import FGVC_DATASETS, SPLITS, FGVCConfig, dataset_root, fgvc_sources
-from .vtab import VTAB_SPLITS, VTAB_TASKS, ImageListImages, TfdsImages, load_builder
+from .tfds_reader import load_builder
+from .vtab import VTAB_SPLITS, VTAB_TASKS, ImageListImages, TfdsImages
 
 EXPECTED_VTAB_SIZES = {"train800": 800, "val200": 200, "train800val200": 1000}
 

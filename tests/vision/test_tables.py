@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from gift_experiment_utils.vision.fgvc import FGVC_DATASETS
+from gift_experiment_utils.vision.tfds_reader import to_rgb
 from gift_experiment_utils.vision.vtab import (
     VTAB_GROUPS,
     VTAB_TASKS,
@@ -14,7 +15,6 @@ from gift_experiment_utils.vision.vtab import (
     clevr_count,
     clevr_distance,
     kitti_distance,
-    to_rgb,
 )
 
 # (builder, version, classes) as the paper used them.

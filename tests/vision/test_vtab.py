@@ -12,13 +12,13 @@ from conftest import CODE_VERSIONS, MOCK_EXAMPLES
 from vision_data import TINY_VIT
 
 from gift_experiment_utils.loading import load_config
+from gift_experiment_utils.vision.tfds_reader import open_tfds_split
 from gift_experiment_utils.vision.vtab import (
     VTAB_SPLITS,
     VTAB_TASKS,
     ImageListImages,
     TfdsImages,
     VTABTask,
-    open_tfds_split,
 )
 
 
