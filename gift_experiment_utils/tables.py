@@ -26,6 +26,8 @@ from typing import Any
 
 import yaml
 
+from .tracking import flatten
+
 
 @dataclass
 class RunResult:
@@ -59,16 +61,6 @@ class Cell:
         return stdev(self.values) if len(self.values) > 1 else 0.0
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and value:
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def collect(roots: list[str | Path]) -> list[RunResult]:
     """Every finished run (results.json + config.yaml) under `roots`."""
     runs = []
@@ -76,7 +68,7 @@ def collect(roots: list[str | Path]) -> list[RunResult]:
         for results in sorted(Path(root).rglob("results.json")):
             config_file = results.parent / "config.yaml"
             if config_file.is_file():
-                config = _flatten(yaml.safe_load(config_file.read_text()) or {})
+                config = flatten(yaml.safe_load(config_file.read_text()) or {})
                 runs.append(RunResult(results.parent, config, json.loads(results.read_text())))
     if not runs:
         raise ValueError(f"No finished runs (results.json) under {[str(r) for r in roots]}.")

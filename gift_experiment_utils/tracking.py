@@ -16,13 +16,19 @@ import json
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from .config import Config
+import yaml
 
+from .config import Config
+from .loading import config_to_dict
+
+# Keys that may differ between a run folder's config.yaml and a resumed run without changing its results.
+RESUMABLE_DIFFERENCES = ("log.", "checkpoint.", "data.num_workers")
 PACKAGES = ("torch", "transformers", "accelerate", "peft", "timm", "datasets", "wandb", "gift-peft")
 
 
@@ -66,6 +72,62 @@ def run_name(config: Config, task_tag: str) -> str:
 def run_dir(config: Config, task_tag: str) -> RunDir:
     experiment = config.experiment
     return RunDir(Path(experiment.output_root) / experiment.domain / experiment.name / run_name(config, task_tag))
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}"""
+    flat = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_resumable(run: RunDir, config: Config) -> None:
+    """A run folder may only be continued by the same experiment (up to logging and checkpoint options)."""
+    if not run.config.is_file():
+        return
+    old = flatten(yaml.safe_load(run.config.read_text()) or {})
+    new = flatten(config_to_dict(config))
+    differ = sorted(
+        k for k in set(old) | set(new) if old.get(k) != new.get(k) and not k.startswith(RESUMABLE_DIFFERENCES)
+    )
+    if differ:
+        changes = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
+        raise ValueError(
+            f"Run folder {run.path} holds another experiment ({changes}). Give this one its own folder with "
+            "experiment.run_name=<name>, or delete the old folder."
+        )
+
+
+def prepare_run_dir(run: RunDir, config: Config, accelerator: Any) -> None:
+    """Check on every process that the folder may take this run, then write config.yaml and meta.json."""
+    check_resumable(run, config)  # everywhere, so that no process waits for one that failed
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        run.checkpoints.mkdir(parents=True, exist_ok=True)
+        tmp = run.config.with_name(".config.yaml.tmp")
+        tmp.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+        tmp.replace(run.config)
+        write_json(
+            run.meta,
+            meta(
+                world_size=accelerator.num_processes,
+                device=str(accelerator.device),
+                mixed_precision=config.train.mixed_precision,
+            ),
+        )
+    accelerator.wait_for_everyone()
+
+
+def peak_memory_mb() -> tuple[float, str]:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20, "cuda_max_allocated"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "cpu_max_rss"
 
 
 def write_json(path: Path, data: Any) -> None:

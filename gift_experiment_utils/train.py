@@ -16,13 +16,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import resource
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
-import yaml
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import DistributedDataParallelKwargs, DistributedType, gather_object, send_to_device, set_seed
@@ -34,13 +32,10 @@ from .data import Layout, eval_loader, limit, train_loader
 from .loading import config_to_dict
 from .methods import AdaptedModel, apply_method
 from .optim import build_optimizer, build_schedule
-from .task import Task, get_task_class
-from .tracking import RunDir, Tracker, meta, read_metrics, run_dir, truncate_metrics, write_json
+from .task import Splits, Task, get_task_class
+from .tracking import RunDir, Tracker, peak_memory_mb, prepare_run_dir, run_dir, truncate_metrics, write_json
 
 logger = logging.getLogger("gift_experiment_utils")
-
-# Keys that may differ between a run folder's config.yaml and a resumed run without changing its results.
-RESUMABLE_DIFFERENCES = ("log.", "checkpoint.", "data.num_workers")
 
 
 @dataclass
@@ -84,41 +79,8 @@ def grad_accum_steps(config: Config, world_size: int) -> int:
     return train.effective_batch_size // per_update
 
 
-def check_resumable(run: RunDir, config: Config) -> None:
-    """A run folder may only be continued by the same experiment (up to logging and checkpoint options)."""
-    if not run.config.is_file():
-        return
-    old = _flatten(yaml.safe_load(run.config.read_text()) or {})
-    new = _flatten(config_to_dict(config))
-    differ = sorted(
-        k for k in set(old) | set(new) if old.get(k) != new.get(k) and not k.startswith(RESUMABLE_DIFFERENCES)
-    )
-    if differ:
-        changes = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
-        raise ValueError(
-            f"Run folder {run.path} holds another experiment ({changes}). Give this one its own folder with "
-            "experiment.run_name=<name>, or delete the old folder."
-        )
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and value:
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def _due(count: int, every: int | None) -> bool:
     return bool(every) and count % every == 0
-
-
-def peak_memory_mb() -> tuple[float, str]:
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20, "cuda_max_allocated"
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "cpu_max_rss"
 
 
 class Trainer:
@@ -154,28 +116,29 @@ class Trainer:
         )
         optimizer = build_optimizer(self.adapted.module, self.adapted.head_param_ids, config.train)
         self.model, self.optimizer = acc.prepare(self.adapted.module, optimizer)
+        self._build_loaders(train_set, splits)
+        self._log_setup(len(train_set))
+        self._maybe_resume()
+
+    def _build_loaders(self, train_set: Any, splits: Splits) -> None:
+        config, acc = self.config, self.accelerator
         self.train_loader = train_loader(
             train_set,
-            task,
+            self.task,
             self.layout,
             rank=acc.process_index,
             seed=config.experiment.seed,
             num_workers=config.data.num_workers,
         )
         self.eval_loaders = {}
+        batch_size = config.data.eval_batch_size or config.train.batch_size
         for split in ("val", "test"):
             dataset = limit(splits.get(split), config.data.max_eval_samples)
             if dataset is not None:
                 loader = eval_loader(
-                    dataset,
-                    task,
-                    split,
-                    batch_size=config.data.eval_batch_size or config.train.batch_size,
-                    num_workers=config.data.num_workers,
+                    dataset, self.task, split, batch_size=batch_size, num_workers=config.data.num_workers
                 )
-                self.eval_loaders[split] = acc.prepare(loader)
-        self._log_setup(len(train_set))
-        self._maybe_resume()
+                self.eval_loaders[split] = acc.prepare(loader)  # sharded; gather_for_metrics drops the padding
 
     def _build_model(self) -> AdaptedModel:
         task_model = self.task.build_model()
@@ -456,24 +419,6 @@ class Trainer:
 
 
 # ---------------------------------------------------------------------------------------------- entry
-def prepare_run_dir(run: RunDir, config: Config, accelerator: Accelerator) -> None:
-    if accelerator.is_main_process:
-        check_resumable(run, config)
-        run.checkpoints.mkdir(parents=True, exist_ok=True)
-        tmp = run.config.with_name(".config.yaml.tmp")
-        tmp.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
-        tmp.replace(run.config)
-        write_json(
-            run.meta,
-            meta(
-                world_size=accelerator.num_processes,
-                device=str(accelerator.device),
-                mixed_precision=config.train.mixed_precision,
-            ),
-        )
-    accelerator.wait_for_everyone()
-
-
 def run(config: Config) -> dict[str, Any] | None:
     """Train and evaluate one config; returns results.json's content (None if it was already done)."""
     task = get_task_class(config.experiment.domain)(config)
@@ -516,6 +461,3 @@ def _write_outputs(trainer: Trainer, results: dict[str, Any]) -> None:
 
 def _short(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if not k.endswith("num_examples"))
-
-
-__all__ = ["Trainer", "run", "read_metrics"]
