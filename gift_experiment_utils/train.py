@@ -14,8 +14,8 @@ with accumulation A update exactly as one process with accumulation W·A does.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -56,11 +56,18 @@ class Progress:
 
 
 def make_accelerator(config: Config) -> Accelerator:
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:  # one process: forget an Accelerator made before in it
+        _reset_accelerate()
     ddp = DistributedDataParallelKwargs(find_unused_parameters=config.train.find_unused_parameters)
     # Without a GPU, cpu=True makes processes started by torchrun/accelerate launch form a gloo group.
     return Accelerator(
         mixed_precision=config.train.mixed_precision, kwargs_handlers=[ddp], cpu=not torch.accelerator.is_available()
     )
+
+
+def _reset_accelerate() -> None:
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
 
 
 def grad_accum_steps(config: Config, world_size: int) -> int:
@@ -369,23 +376,33 @@ class Trainer:
         metrics = {f"val/{k}": v for k, v in progress.last_val.items()}
         metrics |= {f"best_val/{k}": v for k, v in progress.best_metrics.items()}
         if config.eval.test and "test" in self.eval_loaders:
-            if config.eval.test_weights == "best" and self.run.best.is_file():
-                ckpt.load_trainable(self.model, ckpt.read(self.run.best)["trainable"])
+            if config.eval.test_weights == "best":
+                self._load_best()
             test = {f"test/{k}": v for k, v in self.evaluate("test").items()}
             self.tracker.log(test, step=progress.step, epoch=self._epoch_float())
             metrics |= test
         return self._results(metrics, identical)
 
+    def _load_best(self) -> None:
+        if self.progress.best_step is None or not self.config.checkpoint.save_best:
+            self.info(
+                "eval.test_weights=best, but no best weights were saved (no validation split, or "
+                "checkpoint.save_best=false): testing the last weights"
+            )
+            return
+        ckpt.load_trainable(self.model, ckpt.read(self.run.best)["trainable"])
+
+    @torch.no_grad()
     def _replicas_identical(self) -> bool | None:
-        """Under DDP every process must hold the same trained weights; checked by hashing them."""
+        """Under DDP every process must hold the same trained weights: compare float64 sums and norms."""
         if self.accelerator.distributed_type == DistributedType.FSDP:
-            return None
-        digest = hashlib.sha256()
-        for name, param in sorted(self.accelerator.unwrap_model(self.model).named_parameters()):
-            if param.requires_grad:
-                digest.update(name.encode() + param.detach().float().cpu().numpy().tobytes())
-        digests = gather_object([digest.hexdigest()]) if self.accelerator.num_processes > 1 else [digest.hexdigest()]
-        return len(set(digests)) == 1
+            return None  # sharded: each process holds its own part
+        params = [p for _, p in sorted(self.accelerator.unwrap_model(self.model).named_parameters()) if p.requires_grad]
+        summary = torch.stack(
+            [s for p in params for s in (p.sum(dtype=torch.float64), torch.linalg.vector_norm(p, dtype=torch.float64))]
+        )  # (2 · parameters,), identical bits on identical tensors
+        gathered = self.accelerator.gather(summary[None])  # (processes, 2 · parameters)
+        return bool((gathered == gathered[0]).all())
 
     def _results(self, metrics: dict[str, float], identical: bool | None) -> dict[str, Any]:
         progress, config = self.progress, self.config
@@ -440,8 +457,7 @@ def run(config: Config) -> dict[str, Any] | None:
         if trainer is not None:
             trainer.tracker.finish()
         if accelerator.num_processes == 1:  # allow another run in this process (sweeps, tests)
-            AcceleratorState._reset_state(reset_partial_state=True)
-            GradientState._reset_state()
+            _reset_accelerate()
 
 
 def _write_outputs(trainer: Trainer, results: dict[str, Any]) -> None:
