@@ -82,11 +82,6 @@ class ImageClassificationTask(Task):
     def validate_config(cls, config: Any) -> None:
         check_model_name(config.model.name)
         config.task.check_backbone()
-        if config.model.dtype != "float32":
-            raise ValueError(
-                f"Config key 'model.dtype': vision backbones stay float32 (got {config.model.dtype!r}); "
-                "use train.mixed_precision=bf16 for half-precision compute."
-            )
 
     @property
     def num_classes(self) -> int:
