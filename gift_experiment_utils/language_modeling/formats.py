@@ -1,0 +1,149 @@
+"""The data files of the paper's LLM experiments, their formats, and where they are looked for.
+
+Layout under the data root (built by `scripts/language_modeling/prepare_data.sh`):
+
+    commonsense_170k/train.json  math_10k/train.json  alpaca_data_cleaned/train.json  ultrafeedback/train.json
+    boolq/test.json ... openbookqa/test.json    (LLM-Adapters commonsense test sets)
+    MultiArith/test.json ... SingleEq/test.json (LLM-Adapters math test sets; gsm8k/test.json is theirs)
+    gsm8k_main/train.json  gsm8k_main/test.json (HF `openai/gsm8k`, config main)
+    alpaca_eval/eval.json                       (HF `tatsu-lab/alpaca_eval`, the 805 prompts)
+
+The root is `task.data_dir`, else $GIFT_LANGUAGE_DATA, else `<data.root>/language_data`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .prompts import Record
+
+DATA_ENV = "GIFT_LANGUAGE_DATA"
+PREPARE_COMMAND = "bash scripts/language_modeling/prepare_data.sh"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    format: str  # a key of FORMATS
+    count: int  # examples in the public release
+    exact: bool = True  # False: at least `count` (a file its maintainers revise)
+
+
+COMMONSENSE_SETS = ("boolq", "piqa", "social_i_qa", "hellaswag", "winogrande", "ARC-Easy", "ARC-Challenge", "openbookqa")
+MATH_SETS = ("MultiArith", "gsm8k", "SVAMP", "mawps", "AddSub", "AQuA", "SingleEq")
+
+# Relative path -> format and size. The test-set sizes are those of the LLM-Adapters paper's table.
+DATA_FILES: dict[str, DataFile] = {
+    "commonsense_170k/train.json": DataFile("llm_adapters", 170_000, exact=False),
+    "math_10k/train.json": DataFile("llm_adapters", 9_900, exact=False),
+    "alpaca_data_cleaned/train.json": DataFile("alpaca", 51_000, exact=False),
+    "ultrafeedback/train.json": DataFile("alpaca", 60_000, exact=False),
+    "boolq/test.json": DataFile("llm_adapters", 3270),
+    "piqa/test.json": DataFile("llm_adapters", 1838),
+    "social_i_qa/test.json": DataFile("llm_adapters", 1954),
+    "hellaswag/test.json": DataFile("llm_adapters", 10042),
+    "winogrande/test.json": DataFile("llm_adapters", 1267),
+    "ARC-Easy/test.json": DataFile("llm_adapters", 2376),
+    "ARC-Challenge/test.json": DataFile("llm_adapters", 1172),
+    "openbookqa/test.json": DataFile("llm_adapters", 500),
+    "MultiArith/test.json": DataFile("llm_adapters", 600),
+    "gsm8k/test.json": DataFile("llm_adapters", 1319),
+    "SVAMP/test.json": DataFile("llm_adapters", 1000),
+    "mawps/test.json": DataFile("llm_adapters", 238),
+    "AddSub/test.json": DataFile("llm_adapters", 395),
+    "AQuA/test.json": DataFile("llm_adapters", 254),
+    "SingleEq/test.json": DataFile("llm_adapters", 508),
+    "gsm8k_main/train.json": DataFile("gsm8k", 7473),
+    "gsm8k_main/test.json": DataFile("gsm8k", 1319),
+    "alpaca_eval/eval.json": DataFile("alpaca_eval", 805),
+}
+
+
+# ---------------------------------------------------------------------------------------------- formats
+def _text(value: Any) -> str:
+    if isinstance(value, list):  # early LLM-Adapters AQuA files: "answer": ["C"]
+        value = value[0] if value else ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value)
+
+
+def _llm_adapters(row: dict[str, Any], source: str) -> Record:
+    return Record(instruction=row["instruction"], input=_text(row.get("input")), output=_text(row.get("output")),
+                  answer=_text(row["answer"]).strip(), source=source)
+
+
+def _alpaca(row: dict[str, Any], source: str) -> Record:
+    return Record(instruction=row["instruction"], input=_text(row.get("input")), output=row["output"], source=source)
+
+
+def _gsm8k(row: dict[str, Any], source: str) -> Record:
+    solution = row["answer"]
+    return Record(instruction=row["question"], output=solution, answer=solution.split("####")[-1].strip(), source=source)
+
+
+def _alpaca_eval(row: dict[str, Any], source: str) -> Record:
+    return Record(instruction=row["instruction"], source=row.get("dataset") or source)
+
+
+@dataclass(frozen=True)
+class Format:
+    fields: tuple[str, ...]  # every row must have these keys
+    read: Callable[[dict[str, Any], str], Record]
+
+
+FORMATS: dict[str, Format] = {
+    "llm_adapters": Format(("instruction", "input", "output", "answer"), _llm_adapters),  # LLM-Adapters JSON
+    "alpaca": Format(("instruction", "input", "output"), _alpaca),  # Alpaca / our UltraFeedback file
+    "gsm8k": Format(("question", "answer"), _gsm8k),  # HF gsm8k rows, "#### N" at the end of the answer
+    "alpaca_eval": Format(("instruction",), _alpaca_eval),  # AlpacaEval prompts (+ reference output, generator)
+}
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def data_root(data_dir: str | None, default_root: str) -> Path:
+    """`task.data_dir`, else $GIFT_LANGUAGE_DATA, else `<data.root>/language_data`."""
+    if data_dir:
+        return Path(data_dir)
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    return Path(default_root) / "language_data"
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """A JSON list, or JSON lines."""
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Data file {path} does not exist. Build the data folder with `{PREPARE_COMMAND} {path.parent.parent}` "
+            f"(or set task.data_dir / ${DATA_ENV} to a prepared folder)."
+        )
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    rows = json.loads(text)
+    if not isinstance(rows, list):
+        raise ValueError(f"{path}: expected a JSON list of examples, got {type(rows).__name__}.")
+    return rows
+
+
+def check_rows(rows: list[dict[str, Any]], fmt: str, path: Path) -> None:
+    fields = FORMATS[fmt].fields
+    for i, row in enumerate(rows):
+        missing = [f for f in fields if f not in row] if isinstance(row, dict) else list(fields)
+        if missing:
+            raise ValueError(f"{path}: example {i} lacks {missing} (format {fmt!r} needs {list(fields)}); "
+                             f"rebuild it with `{PREPARE_COMMAND}`.")
+
+
+def read_records(root: Path, relative: str, *, fmt: str | None = None) -> list[Record]:
+    """The examples of one data file as `Record`s, their fields checked."""
+    fmt = fmt or DATA_FILES[relative].format
+    path = root / relative
+    rows = read_rows(path)
+    check_rows(rows, fmt, path)
+    source = relative.split("/")[0]
+    return [FORMATS[fmt].read(row, source) for row in rows]

@@ -1,0 +1,267 @@
+"""The language-modeling domain of the engine: causal LMs tuned on instruction data, scored by generation.
+
+    python -m gift_experiment_utils.run --config configs/language_modeling/llama1_7b/commonsense_gift_qv.yaml
+    python -m gift_experiment_utils.language_modeling.demo          # the offline CPU mini-reproduction
+
+Training batches: prompt + target tokenised together, labels −100 on the prompt tokens, left padding, loss
+on the label positions only (tokenization.py). Evaluation batches: left-padded prompts; `eval_step` generates
+and returns (example index, text); `compute_metrics` scores the whole split once gathered, writes every
+example's generation under the run folder, and, for instruction tasks, the AlpacaEval outputs file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from ..task import Splits, Task, TaskModel
+from .answers import SCORERS
+from .arithmetic import ArithmeticConfig, make_splits
+from .formats import data_root, read_records
+from .generation import GENERATION_PRESETS, decode_new_tokens, generate, generation_config, stop_token_ids
+from .prompts import PROMPTS, TARGETS, Record
+from .tasks import LM_TASKS, LMTaskSpec, set_name
+from .tokenization import Encoded, causal_lm_loss, collate_prompts, collate_train, encode_example, encode_prompt, pad_id
+
+TaskName = Literal[tuple(LM_TASKS)]  # type: ignore[valid-type]
+PresetName = Literal[tuple(GENERATION_PRESETS)]  # type: ignore[valid-type]
+
+
+@dataclass
+class LanguageModelingConfig:
+    name: TaskName = "commonsense"  # a row of LM_TASKS
+    data_dir: str | None = None  # None: $GIFT_LANGUAGE_DATA, else <data.root>/language_data
+    eval_sets: list[str] | None = None  # a subset of the row's test sets (e.g. [boolq, piqa]); None: all
+    max_eval_per_set: int | None = None  # the first N examples of each eval set (smoke runs)
+    max_length: int = 512  # of prompt + target in training, cut on the right
+    tokenizer: str | None = None  # None: model.name
+    prompt_format: Literal["plain", "chat"] = "plain"  # chat: the prompt goes through the tokenizer's chat template
+    generation: PresetName | None = None  # None: the row's preset
+    max_new_tokens: int | None = None  # None: the row's
+    stop_tokens: list[str] = field(default_factory=list)  # extra end-of-turn tokens, e.g. [<|eot_id|>]
+    generator_name: str | None = None  # the AlpacaEval `generator` field; None: the run name
+    arithmetic: ArithmeticConfig = field(default_factory=ArithmeticConfig)  # task.name=arithmetic only
+
+    def validate(self) -> None:
+        spec = LM_TASKS[self.name]
+        names = [set_name(p) for p in spec.test]
+        unknown = [s for s in self.eval_sets or [] if s not in names]
+        if unknown:
+            raise ValueError(f"Config key 'task.eval_sets': {unknown} are not test sets of task {self.name!r}; "
+                             f"choose from {names}.")
+        if self.max_length < 8:
+            raise ValueError(f"Config key 'task.max_length': must be >= 8, got {self.max_length}.")
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            raise ValueError(f"Config key 'task.max_new_tokens': must be >= 1, got {self.max_new_tokens}.")
+        self.arithmetic.validate()
+
+
+class TrainSet(torch.utils.data.Dataset):
+    """Training records, tokenised when read (a fast tokenizer takes well under a millisecond each)."""
+
+    def __init__(self, records: list[Record], encode: Callable[[Record], Encoded]) -> None:
+        self.records, self.encode = records, encode
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> Encoded:
+        return self.encode(self.records[index])
+
+
+class PromptSet(torch.utils.data.Dataset):
+    """Evaluation prompts; items carry their index so that scoring never depends on the order of gathering."""
+
+    def __init__(self, records: list[Record], encode: Callable[[Record], list[int]]) -> None:
+        self.records, self.encode = records, encode
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return {"index": index, "prompt_ids": self.encode(self.records[index])}
+
+
+class LanguageModelingTask(Task):
+    Config = LanguageModelingConfig
+    selection_metric = "accuracy"  # mean accuracy over the split's eval sets
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self.spec: LMTaskSpec = LM_TASKS[self.task_config.name]
+        self._tokenizer: Any = None
+        self._generation: Any = None
+        self.eval_records: dict[str, list[Record]] = {}
+        self.evaluations: Counter[str] = Counter()  # evaluations of each split so far (names output files)
+
+    @classmethod
+    def validate_config(cls, config: Any) -> None:
+        if not config.model.name:
+            raise ValueError("Config key 'model.name' is empty; give a hub id, a local folder or a .gguf file.")
+
+    def tag(self) -> str:
+        return self.task_config.name
+
+    # ------------------------------------------------------------------ text
+    @property
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            from .backbone import load_tokenizer
+
+            self._tokenizer = load_tokenizer(self.task_config.tokenizer or self.config.model.name)
+        return self._tokenizer
+
+    def prompt(self, record: Record) -> str:
+        text = PROMPTS[self.spec.prompt](record)
+        if self.task_config.prompt_format == "chat":
+            tokenizer = self.tokenizer
+            text = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                                 add_generation_prompt=True)
+            if tokenizer.bos_token and text.startswith(tokenizer.bos_token):  # the tokenizer adds it again
+                text = text[len(tokenizer.bos_token):]
+        return text
+
+    def encode_train(self, record: Record) -> Encoded:
+        return encode_example(self.tokenizer, self.prompt(record), TARGETS[self.spec.target](record),
+                              max_length=self.task_config.max_length)
+
+    def encode_eval(self, record: Record) -> list[int]:
+        return encode_prompt(self.tokenizer, self.prompt(record))
+
+    # ------------------------------------------------------------------ data
+    def records(self) -> tuple[list[Record], list[Record], list[Record]]:
+        """(train, val, test) records of the row, test sets filtered and capped as configured."""
+        cfg, spec = self.task_config, self.spec
+        if spec.train == "generated:arithmetic":
+            train, held_out = make_splits(cfg.arithmetic)
+            return (train, held_out, []) if spec.held_out_as_val else (train, [], held_out)
+        root = data_root(cfg.data_dir, self.config.data.root)
+        train = read_records(root, spec.train)
+        val: list[Record] = []
+        if spec.val_from_train_tail:
+            train, val = train[: -spec.val_from_train_tail], train[-spec.val_from_train_tail:]
+        test: list[Record] = []
+        for path in spec.test:
+            if cfg.eval_sets is None or set_name(path) in cfg.eval_sets:
+                records = read_records(root, path)
+                test += records[: cfg.max_eval_per_set] if cfg.max_eval_per_set else records
+        return train, val, test
+
+    def build_datasets(self) -> Splits:
+        train, val, test = self.records()
+        self.eval_records = {"val": val, "test": test}
+        return Splits(
+            train=TrainSet(train, self.encode_train),
+            val=PromptSet(val, self.encode_eval) if val else None,
+            test=PromptSet(test, self.encode_eval) if test else None,
+        )
+
+    def collate(self, examples: list[Any], split: str) -> dict[str, Any]:
+        if split == "train":
+            return collate_train(examples, pad_id(self.tokenizer))
+        batch = collate_prompts([e["prompt_ids"] for e in examples], pad_id(self.tokenizer))
+        batch["index"] = torch.tensor([e["index"] for e in examples], dtype=torch.long)
+        return batch
+
+    # ------------------------------------------------------------------ model
+    def build_model(self) -> TaskModel:
+        from .backbone import load_causal_lm
+
+        model = load_causal_lm(self.config.model.name, dtype=self.config.model.dtype)
+        return TaskModel(module=model, head_modules=[], gift_wrapper="causal_lm")
+
+    def training_loss(self, model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+        return causal_lm_loss(model, batch)
+
+    # ------------------------------------------------------------------ evaluation
+    @property
+    def generation(self) -> Any:
+        if self._generation is None:
+            cfg, tokenizer = self.task_config, self.tokenizer
+            self._generation = generation_config(
+                cfg.generation or self.spec.generation,
+                max_new_tokens=cfg.max_new_tokens or self.spec.max_new_tokens,
+                pad_token_id=pad_id(tokenizer),
+                eos_token_ids=stop_token_ids(tokenizer, cfg.stop_tokens),
+            )
+        return self._generation
+
+    def eval_step(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor | list]:
+        max_total = None if self.task_config.max_new_tokens else self.spec.max_total_length
+        new_tokens = generate(model, batch, self.generation, max_length=max_total)
+        return {"index": batch["index"], "generation": decode_new_tokens(self.tokenizer, new_tokens)}
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, loader: Any, split: str, gather: Callable[[Any], Any]) -> dict[str, float]:
+        """The engine's sharded evaluation, timed (generation dominates an LLM run's wall time)."""
+        start = time.perf_counter()
+        self.evaluations[split] += 1
+        metrics = super().evaluate(model, loader, split, gather)
+        return {**metrics, "eval_seconds": time.perf_counter() - start}
+
+    def compute_metrics(self, outputs: dict[str, torch.Tensor | list], split: str) -> dict[str, float]:
+        generations: dict[int, str] = {}
+        for index, text in zip(outputs["index"].tolist(), outputs["generation"]):
+            generations.setdefault(index, text)  # a repeated index (padding of the last shard) counts once
+        records = self.eval_records[split]
+        rows = [self._score(index, records[index], generations[index]) for index in sorted(generations)]
+        metrics = self._summarise(rows)
+        self._write(rows, split)
+        return metrics
+
+    def _score(self, index: int, record: Record, generation: str) -> dict[str, Any]:
+        row = {"index": index, "set": record.source, "instruction": record.instruction, "input": record.input,
+               "generation": generation}
+        if self.spec.scorer is not None:
+            prediction, correct = SCORERS[self.spec.scorer](generation, record.answer, self.spec.trigger)
+            row |= {"prediction": prediction, "answer": record.answer, "correct": correct}
+        return row
+
+    def _summarise(self, rows: list[dict[str, Any]]) -> dict[str, float]:
+        metrics: dict[str, float] = {"num_examples": len(rows)}
+        if self.spec.scorer is None:
+            metrics["mean_output_chars"] = sum(len(r["generation"]) for r in rows) / max(len(rows), 1)
+            return metrics
+        by_set: dict[str, list[bool]] = defaultdict(list)
+        for row in rows:
+            by_set[row["set"]].append(row["correct"])
+        accuracies = {name: sum(v) / len(v) for name, v in by_set.items()}
+        if len(accuracies) > 1:
+            metrics |= {f"{name}/accuracy": value for name, value in accuracies.items()}
+        metrics["accuracy"] = sum(accuracies.values()) / max(len(accuracies), 1)  # the paper's Avg column
+        return metrics
+
+    # ------------------------------------------------------------------ outputs
+    def _write(self, rows: list[dict[str, Any]], split: str) -> None:
+        """<run>/predictions/<split>_eval<k>.jsonl (+ <run>/alpaca_eval/<split>_eval<k>.json), main process only."""
+        from accelerate import PartialState
+
+        from ..tracking import run_dir
+
+        if not PartialState().is_main_process:
+            return
+        run = run_dir(self.config, self.tag()).path
+        name = f"{split}_eval{self.evaluations[split]}"
+        folder = run / "predictions"
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_text(folder / f"{name}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        if self.spec.scorer is None:
+            generator = self.task_config.generator_name or run.name
+            outputs = [{"instruction": r["instruction"], "output": r["generation"], "generator": generator,
+                        "dataset": r["set"]} for r in rows]
+            (run / "alpaca_eval").mkdir(exist_ok=True)
+            _write_text(run / "alpaca_eval" / f"{name}.json", json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
