@@ -1,0 +1,296 @@
+"""Shared machinery of the benchmarks: settings from dataclasses, one process per variant over interleaved
+rounds, step timing, and peak memory.
+
+Method (the same for every benchmark):
+
+* Each (variant, round) runs in a fresh `python -m benchmarks.<module> --worker VARIANT` process, so no
+  variant inherits another's allocator state, caches or thread pools. Round k runs the variants in an
+  order rotated by k, so slow drift of the machine is spread over all of them.
+* A worker times `steps` calls after `warmup` calls with `time.perf_counter`; the reported time is the
+  median of every timed call of every round.
+* Peak memory (`PeakMemory`) is the resident-set high-water mark of the worker above its resident set
+  just before the variant's adapter is attached. Linux keeps that mark as VmHWM in /proc/self/status and
+  resets it when "5" is written to /proc/self/clear_refs, so loading the backbone (whose transient peaks
+  would hide a smaller one later) does not count. The window covers creating θ, the optimizer state
+  (AdamW allocates it in the first step) and the warm-up steps: what a training run adds to the frozen
+  model. It is the memory the process really held (allocator slack included), not a tensor tally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULT_MARKER = "BENCHMARK_RESULT "
+MIB = 2**20
+
+Worker = Callable[[str, Any], dict]
+
+
+# ---------------------------------------------------------------------------------------------- settings
+def build_parser(settings_cls: type, description: str | None) -> argparse.ArgumentParser:
+    """An argparse parser with one `--flag-name` per dataclass field; defaults and help live in the dataclass."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for field in dataclasses.fields(settings_cls):
+        if not field.init:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        help_text = field.metadata.get("help", "")
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif isinstance(default, (list, tuple)):
+            parser.add_argument(
+                flag, nargs="+", default=list(default), help=f"{help_text} (default: {' '.join(map(str, default))})"
+            )
+        else:
+            parser.add_argument(flag, type=type(default), default=default, help=f"{help_text} (default: {default})")
+    parser.add_argument("--worker", metavar="VARIANT", help=argparse.SUPPRESS)  # internal: run one variant, print JSON
+    parser.add_argument("--settings-json", help=argparse.SUPPRESS)  # internal: the parent's settings
+    return parser
+
+
+def parse_settings(settings_cls: type, argv: Sequence[str] | None, description: str | None) -> tuple[Any, str | None]:
+    """(settings, worker variant or None) from the command line; a worker reads its parent's settings as JSON."""
+    args = build_parser(settings_cls, description).parse_args(argv)
+    if args.worker:
+        return settings_cls(**json.loads(args.settings_json)), args.worker
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(settings_cls) if f.init}
+    return settings_cls(**values), None
+
+
+def check_variants(given: Sequence[str], allowed: Sequence[str], flag: str) -> None:
+    unknown = [v for v in given if v not in allowed]
+    if unknown:
+        raise ValueError(f"{flag} got {unknown}; choose from {list(allowed)}.")
+
+
+# ---------------------------------------------------------------------------------------------- processes
+def call_worker(worker: Worker, variant: str, settings: Any) -> dict:
+    """Run one variant with the settings' thread count, recording the machine's load around it."""
+    if getattr(settings, "threads", 0):
+        torch.set_num_threads(settings.threads)
+    load_before = os.getloadavg()[0]
+    result = worker(variant, settings)
+    return {**result, "load_average": [load_before, os.getloadavg()[0]], "threads": torch.get_num_threads()}
+
+
+def worker_main(worker: Worker, variant: str, settings: Any) -> None:
+    """Entry of a worker process: run one variant and print its result as one marked JSON line."""
+    result = call_worker(worker, variant, settings)
+    print(RESULT_MARKER + json.dumps(result), flush=True)
+
+
+def _spawn(module: str, variant: str, settings: Any) -> dict:
+    command = [
+        sys.executable,
+        "-m",
+        module,
+        "--worker",
+        variant,
+        "--settings-json",
+        json.dumps(dataclasses.asdict(settings)),
+    ]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARKER)]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"worker {module} --worker {variant} failed (exit {done.returncode}):\n{done.stderr[-3000:]}"
+        )
+    return json.loads(lines[-1][len(RESULT_MARKER) :])
+
+
+def run_interleaved(
+    module: str, worker: Worker, variants: Sequence[str], settings: Any, *, rounds: int, in_process: bool = False
+) -> dict[str, list[dict]]:
+    """Every variant once per round, each in its own process, in an order rotated by the round number.
+
+    `in_process=True` calls the worker in this process instead (for tests and debugging; the variants then
+    share one allocator and their peak memory is not comparable).
+    """
+    results: dict[str, list[dict]] = {variant: [] for variant in variants}
+    for round_index in range(rounds):
+        shift = round_index % len(variants)
+        for variant in [*variants[shift:], *variants[:shift]]:
+            started = time.perf_counter()
+            result = call_worker(worker, variant, settings) if in_process else _spawn(module, variant, settings)
+            results[variant].append(result)
+            log(f"[{module}] round {round_index + 1}/{rounds} {variant}: {time.perf_counter() - started:.1f} s")
+    return results
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+def time_calls(call: Callable[[], Any], *, warmup: int, repeats: int) -> tuple[list[float], list[float]]:
+    """(wall seconds, process CPU seconds) of each of `repeats` calls, after `warmup` untimed calls.
+
+    CPU seconds (all threads) are kept as a cross-check: on a machine shared with other jobs, wall time
+    grows with their load while CPU time mostly does not."""
+    for _ in range(warmup):
+        call()
+    wall, cpu = [], []
+    for _ in range(repeats):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        call()
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    return wall, cpu
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class PeakMemory:
+    """Peak resident memory of this process inside the `with` block, above its resident memory at entry (MiB).
+
+    Resets Linux's high-water mark (VmHWM) on entry; `peak_mib` is None where /proc cannot do that.
+    """
+
+    def __init__(self) -> None:
+        self.peak_mib: float | None = None
+        self._start_kib: int | None = None
+
+    def __enter__(self) -> PeakMemory:
+        gc.collect()
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+                clear_refs.write("5")  # 5: reset the peak RSS (VmHWM) to the current RSS
+            self._start_kib = _status_kib("VmRSS")
+        except OSError:
+            self._start_kib = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        peak = _status_kib("VmHWM")
+        if self._start_kib is not None and peak is not None:
+            self.peak_mib = (peak - self._start_kib) / 1024
+
+
+def saved_activation_mib(run_forward: Callable[[], torch.Tensor], exclude: Sequence[torch.Tensor]) -> float:
+    """MiB of distinct tensor storages autograd saves for backward in one forward, not counting `exclude`
+    (the model's parameters: a frozen weight saved for the input gradient costs no extra memory)."""
+    excluded = {t.untyped_storage().data_ptr() for t in exclude}
+    storages: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in excluded:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        output = run_forward()
+    del output
+    return sum(storages.values()) / MIB
+
+
+def adapter_state_mib(parameters: Sequence[torch.Tensor]) -> float:
+    """Memory of the trained parameters with AdamW: the value, its gradient and two moment estimates."""
+    return 4 * sum(p.numel() * p.element_size() for p in parameters) / MIB
+
+
+# ---------------------------------------------------------------------------------------------- reporting
+def median(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def pooled(results: Sequence[dict], key: str) -> list[float]:
+    """Every sample of `key` (a list per round) over all rounds."""
+    return [value for result in results for value in result[key]]
+
+
+def add_ratios(rows: dict[str, dict], key: str, ratios: dict[str, str]) -> None:
+    """rows[v][name] = rows[v][key] / rows[reference][key] for each name → reference (None without the reference)."""
+    for name, reference in ratios.items():
+        denominator = rows.get(reference, {}).get(key)
+        for row in rows.values():
+            row[name] = row[key] / denominator if denominator and row[key] is not None else None
+
+
+def percent(value: float | None, *, minus: float = 0.0) -> str | None:
+    return None if value is None else f"{100 * (value - minus):+.1f}%"
+
+
+def environment() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    import transformers
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+    }
+
+
+Column = tuple[str, Callable[[dict], Any]]
+
+
+def field_of(key: str) -> Callable[[dict], Any]:
+    return lambda row: row.get(key)
+
+
+def change_of(key: str) -> Callable[[dict], str | None]:
+    """A ratio shown as a signed percentage change (1.07 → +7.0%)."""
+    return lambda row: percent(row.get(key), minus=1)
+
+
+def variant_table(columns: Sequence[Column], rows: dict[str, dict]) -> str:
+    header = ["variant", *(name for name, _ in columns)]
+    return markdown_table(header, [[variant, *(get(row) for _, get in columns)] for variant, row in rows.items()])
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(value: Any) -> str:
+        if value is None:
+            return "n/a"
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_json(path: str, payload: dict) -> None:
+    if not path:
+        return
+    target = Path(path)
+    if not target.is_absolute():
+        target = REPO_ROOT / target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {target}")

@@ -1,0 +1,176 @@
+"""Layer-stack benchmark: training-step time and peak memory at Llama-3-8B attention shapes, on the CPU.
+
+    python -m benchmarks.layer_stack                                  # L=4, T=1024, r=64, 3 rounds
+    python -m benchmarks.layer_stack --layers 2 --tokens 128 --rounds 1 --variants floor gift
+
+L blocks, each q_proj 4096→4096 and v_proj 4096→1024 (Llama-3-8B: 32 query heads, 8 KV heads of 128) on
+the same input, fp32, T tokens. One step = forward, loss, backward, AdamW on θ (no optimizer for the
+floor). The input always requires grad, so every variant back-propagates through every layer as it would
+in a deep model. Variants are described in benchmarks/adapters.py, the method in benchmarks/harness.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from benchmarks import harness
+from benchmarks.adapters import TRAIN_VARIANTS, StepFlops, attach, load_lazy_modules, trainable
+from benchmarks.harness import change_of, field_of
+
+TARGETS = ("q_proj", "v_proj")
+
+
+@dataclass
+class StackSettings:
+    layers: int = field(default=4, metadata={"help": "L, blocks of q_proj + v_proj"})
+    tokens: int = field(default=1024, metadata={"help": "T, tokens per step (one sequence)"})
+    rank: int = field(default=64, metadata={"help": "r of GIFT and LoRA"})
+    d_model: int = field(default=4096, metadata={"help": "hidden size: q_proj d_model→d_model"})
+    d_kv: int = field(default=1024, metadata={"help": "v_proj output: KV heads × head size"})
+    variants: list[str] = field(default_factory=lambda: list(TRAIN_VARIANTS), metadata={"help": "variants to run"})
+    rounds: int = field(default=3, metadata={"help": "interleaved rounds, one process per variant per round"})
+    warmup: int = field(default=2, metadata={"help": "untimed steps per process (peak memory is taken over them)"})
+    steps: int = field(default=3, metadata={"help": "timed steps per process"})
+    seed: int = field(default=0, metadata={"help": "seed of weights and inputs"})
+    threads: int = field(default=0, metadata={"help": "torch threads per worker (0: torch's default, one per core)"})
+    in_process: bool = field(default=False, metadata={"help": "run variants in this process (tests only)"})
+    output: str = field(default="benchmarks/results/layer_stack.json", metadata={"help": "JSON results ('' for none)"})
+
+
+class ProjectionBlock(nn.Module):
+    """x + q_proj(x) + v_proj(x) broadcast over the query heads each KV head serves (attention left out)."""
+
+    def __init__(self, d_model: int, d_kv: int) -> None:
+        super().__init__()
+        if d_model % d_kv:
+            raise ValueError(f"--d-kv {d_kv} must divide --d-model {d_model} (grouped-query heads).")
+        self.q_proj = nn.Linear(d_model, d_model, bias=False)
+        self.v_proj = nn.Linear(d_model, d_kv, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, d_model)
+        q = self.q_proj(x)  # (B, T, d_model)
+        v = self.v_proj(x)  # (B, T, d_kv)
+        mixed = q.unflatten(-1, (-1, v.shape[-1])) + v.unsqueeze(-2)  # (B, T, groups, d_kv)
+        return x + mixed.flatten(-2)
+
+
+class ProjectionStack(nn.Module):
+    def __init__(self, settings: StackSettings) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(ProjectionBlock(settings.d_model, settings.d_kv) for _ in range(settings.layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def worker(variant: str, settings: StackSettings) -> dict:
+    """One process: build the frozen stack, attach `variant`, measure peak memory, then step time."""
+    torch.manual_seed(settings.seed)
+    stack = ProjectionStack(settings).requires_grad_(False)
+    x = torch.randn(1, settings.tokens, settings.d_model, requires_grad=True)
+    stack(x).square().mean().backward()  # warm the kernels' buffers: the window below sees what the variant adds
+    x.grad = None
+    load_lazy_modules(variant)
+    with harness.PeakMemory() as memory:
+        model = attach(stack, variant, targets=TARGETS, rank=settings.rank)
+        params = trainable(model)
+        optimizer = torch.optim.AdamW(params, lr=1e-4) if params else None
+
+        def step() -> None:
+            model(x).square().mean().backward()
+            if optimizer is not None:
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            x.grad = None
+
+        for _ in range(settings.warmup):
+            step()
+    wall, cpu = harness.time_calls(step, warmup=0, repeats=settings.steps)
+    return {
+        "step_s": wall,
+        "step_cpu_s": cpu,
+        "peak_mib": memory.peak_mib,
+        "saved_activations_mib": harness.saved_activation_mib(lambda: model(x), exclude=list(model.parameters())),
+        "adapter_state_mib": harness.adapter_state_mib(params),
+        "trainable_parameters": sum(p.numel() for p in params),
+    }
+
+
+def summarise(settings: StackSettings, results: dict[str, list[dict]]) -> dict:
+    """Median step time and peak memory per variant, ratios to the other variants, FLOPs by formula."""
+    shapes = [(settings.d_model, settings.d_model), (settings.d_model, settings.d_kv)] * settings.layers
+    flops = StepFlops.of(shapes, settings.tokens, settings.rank)
+    rows = {}
+    for variant, runs in results.items():
+        rows[variant] = {
+            "step_s": harness.median(harness.pooled(runs, "step_s")),
+            "step_cpu_s": harness.median(harness.pooled(runs, "step_cpu_s")),
+            "peak_mib": harness.median([run["peak_mib"] for run in runs]),
+            "saved_activations_mib": runs[0]["saved_activations_mib"],
+            "adapter_state_mib": runs[0]["adapter_state_mib"],
+            "trainable_parameters": runs[0]["trainable_parameters"],
+            "extra_gflop": 2 * flops.extra(variant) / 1e9,
+            "extra_flops_vs_floor": 1 + flops.extra(variant) / flops.floor,
+        }
+    harness.add_ratios(rows, "step_s", {"vs_floor": "floor", "vs_lora": "lora", "vs_naive": "naive"})
+    harness.add_ratios(rows, "step_cpu_s", {"cpu_vs_lora": "lora"})
+    return {"floor_gflop": 2 * flops.floor / 1e9, "flops": flops.__dict__, "variants": rows}
+
+
+COLUMNS = [
+    ("step (s)", field_of("step_s")),
+    ("× floor", field_of("vs_floor")),
+    ("× LoRA", field_of("vs_lora")),
+    ("× naive", field_of("vs_naive")),
+    ("× LoRA, CPU time", field_of("cpu_vs_lora")),
+    ("extra GFLOP (formula)", field_of("extra_gflop")),
+    ("overhead (formula)", change_of("extra_flops_vs_floor")),
+    ("overhead (measured)", change_of("vs_floor")),
+    ("peak MiB", field_of("peak_mib")),
+    ("θ+grad+AdamW MiB", field_of("adapter_state_mib")),
+    ("saved activations MiB", field_of("saved_activations_mib")),
+    ("trainable params", lambda row: f"{row['trainable_parameters']:,}"),
+]
+
+
+def run(settings: StackSettings) -> dict:
+    harness.check_variants(settings.variants, TRAIN_VARIANTS, "--variants")
+    results = harness.run_interleaved(
+        "benchmarks.layer_stack",
+        worker,
+        settings.variants,
+        settings,
+        rounds=settings.rounds,
+        in_process=settings.in_process,
+    )
+    summary = {"settings": dict(settings.__dict__), **summarise(settings, results), "raw": results}
+    summary["environment"] = harness.environment()
+    harness.write_json(settings.output, summary)
+    return summary
+
+
+def report(summary: dict) -> str:
+    settings = summary["settings"]
+    title = (
+        f"Layer stack: L={settings['layers']}, T={settings['tokens']}, r={settings['rank']}, "
+        f"floor {summary['floor_gflop']:.4g} GFLOP/step; median of {settings['rounds']}×{settings['steps']} steps"
+    )
+    return title + "\n\n" + harness.variant_table(COLUMNS, summary["variants"])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings, variant = harness.parse_settings(StackSettings, argv, __doc__)
+    if variant is not None:
+        return harness.worker_main(worker, variant, settings)
+    print(report(run(settings)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Whole-model benchmark on the real SmolLM2-135M: training step, batch inference and greedy generation.
+
+    python -m benchmarks.whole_model                                # training + inference, 3 rounds
+    python -m benchmarks.whole_model --parts infer --rounds 5       # inference and generation only
+    python -m benchmarks.whole_model --model tiny-llama --rounds 1  # a random 2-layer Llama (tests)
+
+Training (targets q_proj and v_proj, rank r, fp32): forward with labels, backward, AdamW, for floor / gift /
+lora / naive (benchmarks/adapters.py). The input embeddings require grad in every variant, so all of them
+back-propagate through the whole network and differ only by their adapter.
+
+Inference, under no_grad: one batch `forward` (no KV cache), and `generate` (greedy with the KV cache, a
+fixed number of new tokens: eos is suppressed), for
+    base           the backbone alone
+    gift-merged    GIFTWrapper.merge(): ΔW folded into W; each GIFTLinear then calls its base layer
+    gift-unmerged  the wrapped model as trained: input-side or generated-B form, G cached under no_grad
+    lora           PEFT LoRA, unmerged
+    naive          the original release: ΔW rebuilt in every layer at every generated token
+SmolLM2 is read from its GGUF once (~15 s) and handed to the workers as a plain state dict.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from benchmarks import harness
+from benchmarks.adapters import TRAIN_VARIANTS, StepFlops, attach, load_lazy_modules, target_shapes, trainable
+from benchmarks.harness import change_of, field_of
+
+INFER_VARIANTS = ("base", "gift-merged", "gift-unmerged", "lora", "naive")
+PARTS = ("train", "infer")
+MODELS = ("smollm2", "tiny-llama")
+
+
+@dataclass
+class ModelSettings:
+    model: str = field(default="smollm2", metadata={"help": f"backbone: {' | '.join(MODELS)}"})
+    parts: list[str] = field(default_factory=lambda: list(PARTS), metadata={"help": "what to measure"})
+    targets: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"], metadata={"help": "target modules"})
+    rank: int = field(default=64, metadata={"help": "r of GIFT and LoRA"})
+    batch: int = field(default=1, metadata={"help": "training batch size"})
+    length: int = field(default=512, metadata={"help": "training sequence length"})
+    train_variants: list[str] = field(default_factory=lambda: list(TRAIN_VARIANTS), metadata={"help": "to train"})
+    infer_variants: list[str] = field(default_factory=lambda: list(INFER_VARIANTS), metadata={"help": "to run"})
+    infer_batch: int = field(default=1, metadata={"help": "batch of the inference forward"})
+    infer_length: int = field(default=1024, metadata={"help": "sequence length of the inference forward"})
+    prompt_length: int = field(default=16, metadata={"help": "generation prompt tokens (batch 1)"})
+    new_tokens: int = field(default=64, metadata={"help": "greedy tokens generated per call"})
+    rounds: int = field(default=3, metadata={"help": "interleaved rounds, one process per variant per round"})
+    warmup: int = field(default=2, metadata={"help": "untimed calls per process (training peak memory: over these)"})
+    steps: int = field(default=3, metadata={"help": "timed training steps / forwards / generate calls per process"})
+    seed: int = field(default=0, metadata={"help": "seed of θ, random weights and token ids"})
+    threads: int = field(default=0, metadata={"help": "torch threads per worker (0: torch's default, one per core)"})
+    in_process: bool = field(default=False, metadata={"help": "run variants in this process (tests only)"})
+    weights_dir: str = field(default="", metadata={"help": "internal: where the parent left the backbone"})
+    output: str = field(default="benchmarks/results/whole_model.json", metadata={"help": "JSON results ('' for none)"})
+
+
+# ---------------------------------------------------------------------------------------------- backbone
+def tiny_llama_config():
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=512,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+    )
+
+
+def export_backbone(settings: ModelSettings, directory: Path) -> None:
+    """Parent: write the backbone's config and state dict once, for workers to load in a second each."""
+    if settings.model == "tiny-llama":
+        return
+    from gift_experiment_utils.offline_models import load_smollm2
+
+    model, _ = load_smollm2()
+    model.config.to_json_file(directory / "config.json")
+    torch.save(model.state_dict(), directory / "weights.pt")
+
+
+def load_backbone(settings: ModelSettings) -> nn.Module:
+    from transformers import AutoConfig, AutoModelForCausalLM, LlamaForCausalLM
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    torch.manual_seed(settings.seed)
+    if settings.model == "tiny-llama":
+        return LlamaForCausalLM(tiny_llama_config())
+    directory = Path(settings.weights_dir)
+    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(directory))
+    model.load_state_dict(torch.load(directory / "weights.pt", weights_only=True))
+    return model
+
+
+# ---------------------------------------------------------------------------------------------- workers
+def train_worker(variant: str, settings: ModelSettings) -> dict:
+    backbone = load_backbone(settings).train()
+    backbone.enable_input_require_grads()  # every variant back-propagates to the embeddings, as the floor does
+    ids = torch.randint(backbone.config.vocab_size, (settings.batch, settings.length))
+    backbone(input_ids=ids, labels=ids, use_cache=False).loss.backward()  # warm kernels outside the window
+    load_lazy_modules(variant)
+    with harness.PeakMemory() as memory:
+        model = attach(backbone, variant, targets=settings.targets, rank=settings.rank)
+        params = trainable(model)
+        optimizer = torch.optim.AdamW(params, lr=1e-4) if params else None
+
+        def step() -> None:
+            model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+            if optimizer is not None:
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+
+        for _ in range(settings.warmup):
+            step()
+    wall, cpu = harness.time_calls(step, warmup=0, repeats=settings.steps)
+    return {
+        "step_s": wall,
+        "step_cpu_s": cpu,
+        "peak_mib": memory.peak_mib,
+        "adapter_state_mib": harness.adapter_state_mib(params),
+        "trainable_parameters": sum(p.numel() for p in params),
+    }
+
+
+def infer_worker(variant: str, settings: ModelSettings) -> dict:
+    backbone = load_backbone(settings).eval()
+    if variant != "base":
+        method = variant.removesuffix("-merged").removesuffix("-unmerged")
+        model = attach(backbone, method, targets=settings.targets, rank=settings.rank)
+        if variant == "gift-merged":
+            model.merge()
+    ids = torch.randint(backbone.config.vocab_size, (settings.infer_batch, settings.infer_length))
+    prompt = torch.randint(backbone.config.vocab_size, (1, settings.prompt_length))
+    tokens = settings.new_tokens
+    generation = {"max_new_tokens": tokens, "min_new_tokens": tokens, "do_sample": False, "pad_token_id": 0}
+    with torch.no_grad():  # the variant's modules sit inside `backbone`: its own forward and generate run them
+        forward_s, forward_cpu_s = harness.time_calls(
+            lambda: backbone(input_ids=ids, use_cache=False), warmup=settings.warmup, repeats=settings.steps
+        )
+        generate_s, generate_cpu_s = harness.time_calls(
+            lambda: backbone.generate(prompt, **generation), warmup=1, repeats=settings.steps
+        )
+    return {
+        "forward_s": forward_s,
+        "forward_cpu_s": forward_cpu_s,
+        "tokens_per_s": [tokens / seconds for seconds in generate_s],
+        "tokens_per_cpu_s": [tokens / seconds for seconds in generate_cpu_s],
+    }
+
+
+def worker(task: str, settings: ModelSettings) -> dict:
+    """`task` is "train:<variant>" or "infer:<variant>"."""
+    part, variant = task.split(":", 1)
+    return train_worker(variant, settings) if part == "train" else infer_worker(variant, settings)
+
+
+# ---------------------------------------------------------------------------------------------- summary
+def floor_macs(config, batch: int, length: int) -> int:
+    """Multiply-adds of a frozen forward + input-gradient backward: 2 × (every linear layer incl. the LM head,
+    plus attention scores and values, 2·B·L²·d per layer counted without the causal mask)."""
+    d, layers = config.hidden_size, config.num_hidden_layers
+    d_kv = config.num_key_value_heads * (d // config.num_attention_heads)
+    per_token = layers * (2 * d * d + 2 * d * d_kv + 3 * d * config.intermediate_size) + d * config.vocab_size
+    return 2 * (batch * length * per_token + layers * 2 * batch * length * length * d)
+
+
+def summarise_train(settings: ModelSettings, results: dict[str, list[dict]], backbone: nn.Module) -> dict:
+    tokens = settings.batch * settings.length
+    flops = StepFlops.of(target_shapes(backbone, settings.targets), tokens, settings.rank)
+    floor = floor_macs(backbone.config, settings.batch, settings.length)
+    rows = {}
+    for variant, runs in results.items():
+        step = harness.median(harness.pooled(runs, "step_s"))
+        rows[variant] = {
+            "step_s": step,
+            "step_cpu_s": harness.median(harness.pooled(runs, "step_cpu_s")),
+            "tokens_per_s": tokens / step,
+            "peak_mib": harness.median([run["peak_mib"] for run in runs]),
+            "adapter_state_mib": runs[0]["adapter_state_mib"],
+            "trainable_parameters": runs[0]["trainable_parameters"],
+            "extra_flops_vs_floor": 1 + flops.extra(variant) / floor,
+        }
+    harness.add_ratios(rows, "step_s", {"vs_floor": "floor", "vs_lora": "lora", "vs_naive": "naive"})
+    harness.add_ratios(rows, "step_cpu_s", {"cpu_vs_lora": "lora"})
+    return {"floor_gflop": 2 * floor / 1e9, "variants": rows}
+
+
+def summarise_infer(results: dict[str, list[dict]]) -> dict:
+    keys = ("forward_s", "forward_cpu_s", "tokens_per_s", "tokens_per_cpu_s")
+    rows = {
+        variant: {key: harness.median(harness.pooled(runs, key)) for key in keys} for variant, runs in results.items()
+    }
+    harness.add_ratios(rows, "forward_s", {"forward_vs_base": "base"})
+    harness.add_ratios(rows, "forward_cpu_s", {"forward_cpu_vs_base": "base"})
+    harness.add_ratios(rows, "tokens_per_s", {"generate_vs_base": "base"})
+    harness.add_ratios(rows, "tokens_per_cpu_s", {"generate_cpu_vs_base": "base"})
+    return {"variants": rows}
+
+
+TRAIN_COLUMNS = [
+    ("step (s)", field_of("step_s")),
+    ("tokens/s", field_of("tokens_per_s")),
+    ("× floor", field_of("vs_floor")),
+    ("× LoRA", field_of("vs_lora")),
+    ("× naive", field_of("vs_naive")),
+    ("× LoRA, CPU time", field_of("cpu_vs_lora")),
+    ("overhead (formula)", change_of("extra_flops_vs_floor")),
+    ("overhead (measured)", change_of("vs_floor")),
+    ("peak MiB", field_of("peak_mib")),
+    ("θ+grad+AdamW MiB", field_of("adapter_state_mib")),
+    ("trainable params", lambda row: f"{row['trainable_parameters']:,}"),
+]
+INFER_COLUMNS = [
+    ("forward (s)", field_of("forward_s")),
+    ("forward × base", field_of("forward_vs_base")),
+    ("forward × base, CPU time", field_of("forward_cpu_vs_base")),
+    ("generate tokens/s", field_of("tokens_per_s")),
+    ("generate × base", field_of("generate_vs_base")),
+    ("generate × base, CPU time", field_of("generate_cpu_vs_base")),
+]
+
+
+def run(settings: ModelSettings) -> dict:
+    harness.check_variants(settings.parts, PARTS, "--parts")
+    harness.check_variants([settings.model], MODELS, "--model")
+    harness.check_variants(settings.train_variants, TRAIN_VARIANTS, "--train-variants")
+    harness.check_variants(settings.infer_variants, INFER_VARIANTS, "--infer-variants")
+    summary: dict = {"settings": dict(settings.__dict__)}
+    with tempfile.TemporaryDirectory(prefix="gift-benchmark-") as directory:
+        export_backbone(settings, Path(directory))
+        settings.weights_dir = directory
+        backbone = load_backbone(settings)
+        for part, variants in (("train", settings.train_variants), ("infer", settings.infer_variants)):
+            if part not in settings.parts:
+                continue
+            tasks = [f"{part}:{variant}" for variant in variants]
+            raw = harness.run_interleaved(
+                "benchmarks.whole_model",
+                worker,
+                tasks,
+                settings,
+                rounds=settings.rounds,
+                in_process=settings.in_process,
+            )
+            raw = {task.split(":", 1)[1]: runs for task, runs in raw.items()}
+            summary[part] = summarise_train(settings, raw, backbone) if part == "train" else summarise_infer(raw)
+            summary[part]["raw"] = raw
+        settings.weights_dir = ""
+    summary["environment"] = harness.environment()
+    harness.write_json(settings.output, summary)
+    return summary
+
+
+def report(summary: dict) -> str:
+    settings, parts = summary["settings"], []
+    if "train" in summary:
+        parts.append(
+            f"Training, {settings['model']}, r={settings['rank']} on {settings['targets']}, batch "
+            f"{settings['batch']}×{settings['length']} (floor ≈ {summary['train']['floor_gflop']:.4g} GFLOP/step)\n\n"
+            + harness.variant_table(TRAIN_COLUMNS, summary["train"]["variants"])
+        )
+    if "infer" in summary:
+        parts.append(
+            f"Inference, {settings['model']}: forward {settings['infer_batch']}×{settings['infer_length']}; greedy "
+            f"generation of {settings['new_tokens']} tokens after {settings['prompt_length']}, batch 1\n\n"
+            + harness.variant_table(INFER_COLUMNS, summary["infer"]["variants"])
+        )
+    return "\n\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings, task = harness.parse_settings(ModelSettings, argv, __doc__)
+    if task is not None:
+        return harness.worker_main(worker, task, settings)
+    print(report(run(settings)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
