@@ -1,7 +1,7 @@
 """A built-in task small enough for tests: generated token sequences on a tiny random BERT.
 
-Label of a sequence (classification, `num_labels >= 2`): how many of its tokens fall in the lower half
-of the vocabulary, bucketed into `num_labels` classes. Regression (`num_labels: 1`): that fraction.
+Label of a sequence (classification, `num_labels >= 2`): which of `num_labels` equal ranges of the
+vocabulary its first token falls in. Regression (`num_labels: 1`): the first token's id / vocab_size.
 The backbone is a 2-layer BERT with random weights drawn from `task.model_seed` (the same "pretrained"
 backbone for every run), so GIFT targets `query`/`value` and a `classifier` head as on RoBERTa.
 
@@ -47,11 +47,11 @@ class ToyDataset(torch.utils.data.Dataset):
     def __init__(self, size: int, config: ToyConfig, seed: int) -> None:
         generator = torch.Generator().manual_seed(seed)
         self.input_ids = torch.randint(0, config.vocab_size, (size, config.seq_len), generator=generator)
-        low = (self.input_ids < config.vocab_size // 2).float().mean(dim=1)  # (size,) in [0, 1]
+        first = self.input_ids[:, 0]  # (size,)
         if config.num_labels == 1:
-            self.labels = low
+            self.labels = first.float() / config.vocab_size
         else:
-            self.labels = torch.clamp((low * config.num_labels).long(), max=config.num_labels - 1)
+            self.labels = first * config.num_labels // config.vocab_size
         self.delay = config.item_delay_s
 
     def __len__(self) -> int:
@@ -105,6 +105,7 @@ class ToyTask(Task):
             hidden_dropout_prob=cfg.dropout,
             attention_probs_dropout_prob=cfg.dropout,
             problem_type="regression" if self.regression else "single_label_classification",
+            initializer_range=0.2,  # larger than BERT's 0.02, so the random "pretrained" features are not tiny
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.model_seed)

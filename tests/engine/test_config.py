@@ -65,9 +65,9 @@ def test_accelerate_configs_cover_the_issue():
 
 def test_layers_merge_defaults_base_yaml_then_overrides():
     config = load_config(TOY, ["train.lr=2e-4", "method.rank=7"])
-    assert config.train.lr == 2e-4  # CLI beats the experiment YAML (1e-3 in _base.yaml)
+    assert config.train.lr == 2e-4  # CLI beats the experiment YAML (1e-2 in _base.yaml)
     assert config.method.rank == 7  # CLI beats gift.yaml (4)
-    assert config.train.head_lr == 3e-3  # gift.yaml
+    assert config.train.head_lr == 2e-2  # gift.yaml
     assert config.train.batch_size == 16  # configs/toy/_base.yaml
     assert config.train.eps == 1e-8  # dataclass default
     assert config.method.gift_parameters == {"block_type": "simple_block", "act_layer": "identity"}  # include
@@ -155,7 +155,7 @@ def test_print_config_prints_the_resolved_config_and_exits():
     with redirect_stdout(out):
         assert main(["--config", str(TOY), "--print-config", "method.rank=3"]) == 0
     printed = yaml.safe_load(out.getvalue())
-    assert printed["method"]["rank"] == 3 and printed["train"]["lr"] == 1e-3
+    assert printed["method"]["rank"] == 3 and printed["train"]["lr"] == 1e-2
     assert load_config(TOY, ["method.rank=3"]).method == GIFTMethod(**printed["method"])
 
 

@@ -20,7 +20,7 @@ from .conftest import REPO, entry_command, free_port, last_weights, results, run
 
 def test_a_run_writes_its_folder_and_a_second_start_skips_it(tmp_path):
     run = run_in_process(tmp_path, "checkpoint.every_steps=5")
-    assert run == tmp_path / "toy" / "toy" / "toy_gift_r4_lr0.001_wd0.0001_seed42"  # from the config, not the clock
+    assert run == tmp_path / "toy" / "toy" / "toy_gift_r4_lr0.01_wd0.0001_seed42"  # from the config, not the clock
     for name in (
         "config.yaml",
         "meta.json",
@@ -48,7 +48,13 @@ def test_a_run_writes_its_folder_and_a_second_start_skips_it(tmp_path):
     assert (run / "results.json").stat().st_mtime_ns == mtime  # finished: skipped
 
 
-def test_the_loss_falls_and_the_schedule_is_followed(tmp_path):
+def test_the_toy_task_is_learnt(tmp_path):
+    run = run_in_process(tmp_path, "task.num_train=256", "train.batch_size=16", "train.epochs=10")  # the shipped recipe
+    out = results(run)
+    assert out["metrics"]["best_val/accuracy"] > 0.65  # chance: 0.5; the first token decides the label
+
+
+def test_the_schedule_is_followed(tmp_path):
     run = run_in_process(
         tmp_path,
         "train.epochs=4",
@@ -61,20 +67,18 @@ def test_the_loss_falls_and_the_schedule_is_followed(tmp_path):
     )
     rows = [r for r in read_metrics(run / "metrics.jsonl") if "train/loss" in r]
     assert len(rows) == 64
-    first, last = sum(r["train/loss"] for r in rows[:8]) / 8, sum(r["train/loss"] for r in rows[-8:]) / 8
-    assert last < first
     # update t (0-based) uses lr(t): linear warmup 0 -> 1e-2 over 4 updates, then cosine down to 1e-4 at t = 64
     expected = [
         1e-2 * t / 4 if t < 4 else 1e-4 + (1e-2 - 1e-4) * (1 + math.cos(math.pi * (t - 4) / 60)) / 2 for t in range(64)
     ]
     assert [r["train/lr"] for r in rows] == pytest.approx(expected)
-    assert [r["train/head_lr"] for r in rows][4] == pytest.approx(3e-3)  # the head's own lr (gift.yaml)
+    assert [r["train/head_lr"] for r in rows][4] == pytest.approx(2e-2)  # the head's own lr (gift.yaml)
 
 
 def test_a_folder_holding_another_experiment_is_refused(tmp_path):
     run_in_process(tmp_path, "experiment.run_name=x", "train.max_steps=2")
     (tmp_path / "toy" / "toy" / "x" / "results.json").unlink()
-    with pytest.raises(ValueError, match=r"holds another experiment \(train.lr: 0.001 -> 0.5\).*experiment.run_name"):
+    with pytest.raises(ValueError, match=r"holds another experiment \(train.lr: 0.01 -> 0.5\).*experiment.run_name"):
         main(run_args(tmp_path, "experiment.run_name=x", "train.max_steps=2", "train.lr=0.5"))
 
 
