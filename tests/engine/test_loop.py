@@ -12,6 +12,7 @@ import pytest
 import torch
 import yaml
 
+from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.run import main
 from gift_experiment_utils.tracking import read_metrics
 
@@ -41,6 +42,8 @@ def test_a_run_writes_its_folder_and_a_second_start_skips_it(tmp_path):
     meta = json.loads((run / "meta.json").read_text())
     assert meta["packages"]["torch"] == torch.__version__.split("+")[0] and "git_commit" in meta
     assert yaml.safe_load((run / "config.yaml").read_text())["method"]["rank"] == 4
+    args = run_args(tmp_path, "checkpoint.every_steps=5")
+    assert load_config(run / "config.yaml") == load_config(args[1], args[2:])  # the folder reproduces the run
     rows = read_metrics(run / "metrics.jsonl")
     assert [r["step"] for r in rows if "val/accuracy" in r] == [16, 32]  # every epoch
     mtime = (run / "results.json").stat().st_mtime_ns
