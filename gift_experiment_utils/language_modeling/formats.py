@@ -98,7 +98,7 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "llm_adapters": Format(("instruction", "input", "output", "answer"), _llm_adapters),  # LLM-Adapters JSON
-    "alpaca": Format(("instruction", "input", "output"), _alpaca),  # Alpaca / our UltraFeedback file
+    "alpaca": Format(("instruction", "output"), _alpaca),  # Alpaca-cleaned, UltraFeedback ("input" optional)
     "gsm8k": Format(("question", "answer"), _gsm8k),  # HF gsm8k rows, "#### N" at the end of the answer
     "alpaca_eval": Format(("instruction",), _alpaca_eval),  # AlpacaEval prompts (+ reference output, generator)
 }

@@ -42,9 +42,13 @@ def pad_id(tokenizer: Any) -> int:
 
 
 def count_prompt_tokens(offsets: list[tuple[int, int]], prompt_chars: int) -> int:
-    """Tokens before the first one holding a target character (special tokens at the start have (0, 0))."""
-    for i, (_, end) in enumerate(offsets):
-        if end > prompt_chars:
+    """Tokens before the first one that holds a target character or starts at/after the prompt's end.
+
+    Special tokens the tokenizer adds at the start have offsets (0, 0) and count as prompt; a zero-width
+    token at the boundary (offsets trimmed of whitespace) belongs to the target.
+    """
+    for i, (start, end) in enumerate(offsets):
+        if end > prompt_chars or start >= prompt_chars:
             return i
     return len(offsets)
 
