@@ -103,10 +103,10 @@ class Trainer:
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
         config, task, acc = self.config, self.task, self.accelerator
+        self.accum = grad_accum_steps(config, acc.num_processes)  # may fail: before anything loads
         set_seed(config.experiment.seed)
         splits = task.build_datasets()
         self.adapted = self._build_model()
-        self.accum = grad_accum_steps(config, acc.num_processes)
         train_set = limit(splits.train, config.data.max_train_samples)
         self.layout = Layout(config.train.batch_size, self.accum, acc.num_processes, len(train_set))
         if self.layout.updates == 0:
@@ -199,6 +199,7 @@ class Trainer:
         if "scaler" in state and self.accelerator.scaler is not None:
             self.accelerator.scaler.load_state_dict(state["scaler"])
         self.progress = Progress(**state["progress"])
+        self._loss_window = [torch.tensor(loss, device=self.accelerator.device) for loss in state["loss_window"]]
         self._resume_rng = checkpoint["rng"][self.accelerator.process_index]
         if self.is_main:
             truncate_metrics(self.run.metrics, after_step=self.progress.step)
@@ -357,7 +358,11 @@ class Trainer:
     def save_last(self) -> None:
         progress = self.progress
         progress.wall_time, progress.last_save_step = self.elapsed(), progress.step
-        state = {"progress": asdict(progress), "world_size": self.accelerator.num_processes}
+        state = {
+            "progress": asdict(progress),
+            "world_size": self.accelerator.num_processes,
+            "loss_window": [loss.item() for loss in self._loss_window],  # losses since the last logged row
+        }
         if self.accelerator.scaler is not None:
             state["scaler"] = self.accelerator.scaler.state_dict()
         rngs = gather_object([ckpt.rng_state()]) if self.accelerator.num_processes > 1 else [ckpt.rng_state()]

@@ -86,7 +86,8 @@ def test_a_folder_holding_another_experiment_is_refused(tmp_path):
 
 
 def test_resume_after_sigkill_ends_with_the_same_metrics(tmp_path):
-    common = ("checkpoint.every_steps=5", "train.log_every=1", "task.item_delay_s=0.004", "eval.every_steps=8")
+    # log_every 3 and checkpoints every 5: a resumed run must also restore the losses of a half-filled log window
+    common = ("checkpoint.every_steps=5", "train.log_every=3", "task.item_delay_s=0.004", "eval.every_steps=8")
     reference = run_in_process(tmp_path / "a", *common)
     args = run_args(tmp_path / "b", *common)
     child = subprocess.Popen(
