@@ -175,7 +175,9 @@ class _Builder:
         if origin in (Union, types.UnionType):
             return self.union(args, value, key)
         if origin is Literal:
-            if value in args:
+            if value is False and "no" in args:  # YAML 1.1 reads an unquoted `no` (mixed_precision=no) as false
+                value = "no"
+            if any(value == choice and type(value) is type(choice) for choice in args):  # True is not 1
                 return value
             close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
             hint_text = f" Did you mean {close[0]!r}?" if close else ""

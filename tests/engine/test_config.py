@@ -78,6 +78,10 @@ def test_scientific_notation_without_dot_is_a_float():
     assert load_config(TOY, ["train.lr=1e-4"]).train.lr == 1e-4
 
 
+def test_unquoted_no_is_the_string_no():
+    assert load_config(TOY, ["train.mixed_precision=no"]).train.mixed_precision == "no"  # YAML 1.1: `no` is false
+
+
 def test_changing_method_starts_its_section_afresh():
     config = load_config(TOY, ["method.name=lora", "method.rank=2", "method.target_modules=[query]"])
     assert isinstance(config.method, LoRAMethod)
