@@ -89,6 +89,10 @@ class Sweep:
         raw = yaml.safe_load(self.path.read_text()) or {}
         if set(raw) != {"sweep"}:
             raise ValueError(f"{self.path}: a sweep file holds one top-level key 'sweep:', got {sorted(raw)}.")
+        if not isinstance(raw["sweep"], dict) or "config" not in raw["sweep"]:
+            raise ValueError(
+                f"{self.path}: 'sweep.config' (the experiment YAML, relative to the sweep file) is required."
+            )
         self.spec: SweepSpec = _Builder({}, _SPEC_KEYS).dataclass(SweepSpec, raw["sweep"], "sweep.")
         self.config_path = (self.path.parent / self.spec.config).resolve()
         for name, values in {**self.spec.grid, **self.spec.partition}.items():
