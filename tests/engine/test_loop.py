@@ -6,6 +6,7 @@ import json
 import math
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -124,8 +125,9 @@ def test_two_processes_match_one_process_with_twice_the_accumulation(tmp_path):
     single = run_in_process(tmp_path, "experiment.run_name=one", *common)
     assert results(single)["effective_batch_size"] == 16
     launch = [
-        str(REPO / ".venv" / "bin" / "accelerate"),
-        "launch",
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",  # `accelerate launch`, from this interpreter
         "--config_file",
         str(REPO / "configs" / "accelerate" / "cpu_2proc.yaml"),
         "--main_process_port",
