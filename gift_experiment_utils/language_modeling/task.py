@@ -125,7 +125,7 @@ class LanguageModelingTask(Task):
             tokenizer = self.tokenizer
             text = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
                                                  add_generation_prompt=True)
-            if tokenizer.bos_token and text.startswith(tokenizer.bos_token):  # the tokenizer adds it again
+            if adds_bos(tokenizer) and text.startswith(tokenizer.bos_token):  # the tokenizer would add it again
                 text = text[len(tokenizer.bos_token):]
         return text
 
@@ -259,6 +259,14 @@ class LanguageModelingTask(Task):
                         "dataset": r["set"]} for r in rows]
             (run / "alpaca_eval").mkdir(exist_ok=True)
             _write_text(run / "alpaca_eval" / f"{name}.json", json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
+
+
+def adds_bos(tokenizer: Any) -> bool:
+    """Whether tokenising text prepends BOS (Llama: yes; SmolLM2, whose "BOS" opens every chat turn: no)."""
+    if tokenizer.bos_token_id is None:
+        return False
+    ids = tokenizer("a", add_special_tokens=True)["input_ids"]
+    return bool(ids) and ids[0] == tokenizer.bos_token_id
 
 
 def _write_text(path: Path, text: str) -> None:
