@@ -19,7 +19,7 @@ $(STAMP): setup.py experiment_setup/requirements-offline-models.txt
 	touch $(STAMP)
 
 demo: setup
-	$(PY) examples/quickstart.py
+	$(PY) -m gift_experiment_utils.language_modeling.demo
 
 test: setup
 	$(PY) -m pytest -q tests

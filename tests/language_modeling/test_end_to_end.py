@@ -81,3 +81,8 @@ def test_math_suite_one_process_equals_two(tmp_path: Path, tiny_llama_dir: Path)
     assert [p["generation"] for p in predictions["two"]] == [p["generation"] for p in predictions["one"]]
     aqua = [p for p in predictions["one"] if p["set"] == "AQuA"]
     assert [p["answer"] for p in aqua] == ["C", "E"]
+    from gift_experiment_utils.language_modeling.table import collect, render
+
+    text = render(collect(runs), ["AQuA", "gsm8k"])
+    assert text.splitlines()[0] == "| run | AQuA | gsm8k | Avg | Params % | seeds |"
+    assert [line.split(" | ")[0] for line in text.splitlines()[2:]] == ["| one", "| two"]

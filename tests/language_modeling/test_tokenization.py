@@ -123,3 +123,22 @@ def test_left_padded_generation_equals_unpadded(bpe_tokenizer) -> None:
     for row, prompt in zip(batched, prompts):
         alone = generate(model, collate_prompts([prompt], pad_id(bpe_tokenizer)), config)
         assert row.tolist() == alone[0].tolist()
+
+
+def test_llama_style_bos_is_a_prompt_token_and_not_doubled(bpe_tokenizer) -> None:
+    """A tokenizer that prepends BOS (LLaMA): BOS is masked, and a chat text that already starts with it loses it."""
+    import copy
+
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast
+
+    from gift_experiment_utils.language_modeling.task import adds_bos
+
+    backend = copy.deepcopy(bpe_tokenizer.backend_tokenizer)
+    bos_id = backend.token_to_id("<|endoftext|>")
+    backend.post_processor = TemplateProcessing(single="<|endoftext|> $A", special_tokens=[("<|endoftext|>", bos_id)])
+    llama_like = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<|endoftext|>", eos_token="<|endoftext|>")
+    assert adds_bos(llama_like) and not adds_bos(bpe_tokenizer)
+    encoded = encode_example(llama_like, "Q?\n", "A.", max_length=32)
+    assert encoded.input_ids[0] == bos_id and encoded.labels[0] == IGNORE_INDEX
+    assert llama_like.decode(encoded.input_ids[1: encoded.num_prompt_tokens]) == "Q?\n"
