@@ -40,7 +40,7 @@ def trigger_answer(generation: str, trigger: str) -> str:
     start = generation.find(trigger)
     if start < 0:
         return ""
-    return generation[start + len(trigger):].strip()
+    return generation[start + len(trigger) :].strip()
 
 
 def last_number(text: str) -> float | None:

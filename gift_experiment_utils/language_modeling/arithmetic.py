@@ -20,8 +20,20 @@ from dataclasses import dataclass
 
 from .prompts import Record
 
-NAMES = [("Mia", "She"), ("Omar", "He"), ("Lena", "She"), ("Ravi", "He"), ("Sofia", "She"), ("Tom", "He"),
-         ("Aisha", "She"), ("Ben", "He"), ("Chen", "He"), ("Nora", "She"), ("Diego", "He"), ("Yuki", "She")]
+NAMES = [
+    ("Mia", "She"),
+    ("Omar", "He"),
+    ("Lena", "She"),
+    ("Ravi", "He"),
+    ("Sofia", "She"),
+    ("Tom", "He"),
+    ("Aisha", "She"),
+    ("Ben", "He"),
+    ("Chen", "He"),
+    ("Nora", "She"),
+    ("Diego", "He"),
+    ("Yuki", "She"),
+]
 ITEMS = ["apples", "stickers", "marbles", "pencils", "cookies", "stamps", "shells", "cards", "books", "eggs"]
 
 
@@ -52,10 +64,15 @@ def _buy_and_give(rng: random.Random, top: int) -> Problem:
     item = rng.choice(ITEMS)
     a, b = rng.randint(2, top), rng.randint(2, top)
     c = rng.randint(1, a + b - 1)
-    return (f"{name} has {a} {item}. {she} buys {b} more and then gives {c} to {friend}. "
-            f"How many {item} does {name} have now?",
-            [f"{name} has {a} + {b} = {a + b} {item} after buying.",
-             f"{she} gives {c} away, so {she.lower()} has {a + b} - {c} = {a + b - c} {item} left."], a + b - c)
+    return (
+        f"{name} has {a} {item}. {she} buys {b} more and then gives {c} to {friend}. "
+        f"How many {item} does {name} have now?",
+        [
+            f"{name} has {a} + {b} = {a + b} {item} after buying.",
+            f"{she} gives {c} away, so {she.lower()} has {a + b} - {c} = {a + b - c} {item} left.",
+        ],
+        a + b - c,
+    )
 
 
 def _boxes(rng: random.Random, top: int) -> Problem:
@@ -63,10 +80,12 @@ def _boxes(rng: random.Random, top: int) -> Problem:
     item = rng.choice(ITEMS)
     a, b = rng.randint(2, 10), rng.randint(2, 10)
     c = rng.randint(1, a * b - 1)
-    return (f"{name} buys {a} boxes of {item}. Each box holds {b} {item}. {she} uses {c} of them. "
-            f"How many {item} are left?",
-            [f"The boxes hold {a} * {b} = {a * b} {item}.", f"After using {c}, {a * b} - {c} = {a * b - c} are left."],
-            a * b - c)
+    return (
+        f"{name} buys {a} boxes of {item}. Each box holds {b} {item}. {she} uses {c} of them. "
+        f"How many {item} are left?",
+        [f"The boxes hold {a} * {b} = {a * b} {item}.", f"After using {c}, {a * b} - {c} = {a * b - c} are left."],
+        a * b - c,
+    )
 
 
 def _change(rng: random.Random, top: int) -> Problem:
@@ -74,9 +93,11 @@ def _change(rng: random.Random, top: int) -> Problem:
     item = rng.choice(ITEMS)
     a, b = rng.randint(2, 10), rng.randint(2, 10)
     bill = next(v for v in (20, 50, 100, 200) if v >= a * b)
-    return (f"{name} buys {a} {item} for ${b} each and pays with a ${bill} bill. How much change does {name} get?",
-            [f"The {item} cost {a} * {b} = ${a * b}.", f"The change is {bill} - {a * b} = ${bill - a * b}."],
-            bill - a * b)
+    return (
+        f"{name} buys {a} {item} for ${b} each and pays with a ${bill} bill. How much change does {name} get?",
+        [f"The {item} cost {a} * {b} = ${a * b}.", f"The change is {bill} - {a * b} = ${bill - a * b}."],
+        bill - a * b,
+    )
 
 
 def _share(rng: random.Random, top: int) -> Problem:
@@ -85,29 +106,44 @@ def _share(rng: random.Random, top: int) -> Problem:
     friends, each = rng.randint(2, 10), rng.randint(2, 10)
     extra = rng.randint(1, top)
     total = friends * each
-    return (f"{name} has {total} {item} and shares them equally among {friends} friends. Then each friend finds "
-            f"{extra} more {item}. How many {item} does each friend have now?",
-            [f"Each friend first gets {total} / {friends} = {each} {item}.",
-             f"With {extra} more, each friend has {each} + {extra} = {each + extra} {item}."], each + extra)
+    return (
+        f"{name} has {total} {item} and shares them equally among {friends} friends. Then each friend finds "
+        f"{extra} more {item}. How many {item} does each friend have now?",
+        [
+            f"Each friend first gets {total} / {friends} = {each} {item}.",
+            f"With {extra} more, each friend has {each} + {extra} = {each + extra} {item}.",
+        ],
+        each + extra,
+    )
 
 
 def _reading(rng: random.Random, top: int) -> Problem:
     (name, she), _ = _people(rng)
     pages, days, last = rng.randint(2, 10), rng.randint(2, 10), rng.randint(1, top)
-    return (f"{name} reads {pages} pages every day for {days} days and then {last} pages on the next day. "
-            f"How many pages does {name} read in total?",
-            [f"In {days} days {she.lower()} reads {pages} * {days} = {pages * days} pages.",
-             f"In total {she.lower()} reads {pages * days} + {last} = {pages * days + last} pages."], pages * days + last)
+    return (
+        f"{name} reads {pages} pages every day for {days} days and then {last} pages on the next day. "
+        f"How many pages does {name} read in total?",
+        [
+            f"In {days} days {she.lower()} reads {pages} * {days} = {pages * days} pages.",
+            f"In total {she.lower()} reads {pages * days} + {last} = {pages * days + last} pages.",
+        ],
+        pages * days + last,
+    )
 
 
 def _together(rng: random.Random, top: int) -> Problem:
     (name, _), (friend, _) = _people(rng)
     item = rng.choice(ITEMS)
     a, times = rng.randint(2, 10), rng.randint(2, 5)
-    return (f"{name} has {a} {item}. {friend} has {times} times as many {item} as {name}. "
-            f"How many {item} do they have together?",
-            [f"{friend} has {a} * {times} = {a * times} {item}.",
-             f"Together they have {a} + {a * times} = {a + a * times} {item}."], a + a * times)
+    return (
+        f"{name} has {a} {item}. {friend} has {times} times as many {item} as {name}. "
+        f"How many {item} do they have together?",
+        [
+            f"{friend} has {a} * {times} = {a * times} {item}.",
+            f"Together they have {a} + {a * times} = {a + a * times} {item}.",
+        ],
+        a + a * times,
+    )
 
 
 def _wages(rng: random.Random, top: int) -> Problem:
@@ -117,23 +153,41 @@ def _wages(rng: random.Random, top: int) -> Problem:
     lunch = rng.randint(1, max(1, earned // 2))
     book = rng.randint(1, earned - lunch)
     left = earned - lunch - book
-    return (f"{name} earns ${rate} an hour and works {hours} hours. {she} spends ${lunch} on lunch and ${book} on "
-            f"a book. How much money does {name} have left?",
-            [f"{she} earns {rate} * {hours} = ${earned}.", f"{she} spends {lunch} + {book} = ${lunch + book}.",
-             f"{she} has {earned} - {lunch + book} = ${left} left."], left)
+    return (
+        f"{name} earns ${rate} an hour and works {hours} hours. {she} spends ${lunch} on lunch and ${book} on "
+        f"a book. How much money does {name} have left?",
+        [
+            f"{she} earns {rate} * {hours} = ${earned}.",
+            f"{she} spends {lunch} + {book} = ${lunch + book}.",
+            f"{she} has {earned} - {lunch + book} = ${left} left.",
+        ],
+        left,
+    )
 
 
 def _farm(rng: random.Random, top: int) -> Problem:
     cows, more = rng.randint(2, top), rng.randint(1, top)
     sheep = cows + more
-    return (f"A farm has {cows} cows and {more} more sheep than cows. How many cows and sheep does the farm have "
-            "altogether?",
-            [f"The farm has {cows} + {more} = {sheep} sheep.", f"Altogether it has {cows} + {sheep} = {cows + sheep} animals."],
-            cows + sheep)
+    return (
+        f"A farm has {cows} cows and {more} more sheep than cows. How many cows and sheep does the farm have "
+        "altogether?",
+        [
+            f"The farm has {cows} + {more} = {sheep} sheep.",
+            f"Altogether it has {cows} + {sheep} = {cows + sheep} animals.",
+        ],
+        cows + sheep,
+    )
 
 
 TEMPLATES: list[Callable[[random.Random, int], Problem]] = [
-    _buy_and_give, _boxes, _change, _share, _reading, _together, _wages, _farm,
+    _buy_and_give,
+    _boxes,
+    _change,
+    _share,
+    _reading,
+    _together,
+    _wages,
+    _farm,
 ]
 
 

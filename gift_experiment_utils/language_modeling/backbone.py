@@ -28,12 +28,14 @@ class ModelSource:
 
 def resolve_source(name: str) -> ModelSource:
     if not name:
-        raise ValueError("Config key 'model.name' is empty; give a hub id, a local folder or a .gguf file "
-                         "(e.g. model.name=yahma/llama-7b-hf).")
+        raise ValueError(
+            "Config key 'model.name' is empty; give a hub id, a local folder or a .gguf file "
+            "(e.g. model.name=yahma/llama-7b-hf)."
+        )
     if name.startswith("pkg:"):
         from ..offline_models import package_dir
 
-        package, _, file = name[len("pkg:"):].partition("/")
+        package, _, file = name[len("pkg:") :].partition("/")
         if not file.endswith(".gguf"):
             raise ValueError(f"model.name={name!r}: write pkg:<package>/<file>.gguf.")
         return ModelSource(str(package_dir(package)), file)

@@ -73,7 +73,9 @@ def read_rows(folder: Path, method: str, *, zero_shot: bool) -> list[Row]:
         start = next(m for m in evals if m["step"] == 0)
         rows.append(Row("zero-shot", 0, start["val/accuracy"], None, folder.name + " (step 0)"))
     train_seconds = results["wall_time_s"] - eval_seconds  # the engine's wall time minus the generation passes
-    rows.append(Row(method, results["params"]["method"], results["metrics"]["val/accuracy"], train_seconds, folder.name))
+    rows.append(
+        Row(method, results["params"]["method"], results["metrics"]["val/accuracy"], train_seconds, folder.name)
+    )
     return rows
 
 
@@ -86,7 +88,9 @@ def table(rows: list[Row], num_test: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gift_experiment_utils.language_modeling.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m gift_experiment_utils.language_modeling.demo", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--output-root", default="runs", help="experiment.output_root of the runs (default: runs)")
     parser.add_argument("--fresh", action="store_true", help="delete finished demo runs and train again")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="extra overrides for every run")

@@ -33,7 +33,16 @@ class DataFile:
     exact: bool = True  # False: at least `count` (a file its maintainers revise)
 
 
-COMMONSENSE_SETS = ("boolq", "piqa", "social_i_qa", "hellaswag", "winogrande", "ARC-Easy", "ARC-Challenge", "openbookqa")
+COMMONSENSE_SETS = (
+    "boolq",
+    "piqa",
+    "social_i_qa",
+    "hellaswag",
+    "winogrande",
+    "ARC-Easy",
+    "ARC-Challenge",
+    "openbookqa",
+)
 MATH_SETS = ("MultiArith", "gsm8k", "SVAMP", "mawps", "AddSub", "AQuA", "SingleEq")
 
 # Relative path -> format and size. The test-set sizes are those of the LLM-Adapters paper's table.
@@ -73,8 +82,13 @@ def _text(value: Any) -> str:
 
 
 def _llm_adapters(row: dict[str, Any], source: str) -> Record:
-    return Record(instruction=row["instruction"], input=_text(row.get("input")), output=_text(row.get("output")),
-                  answer=_text(row["answer"]).strip(), source=source)
+    return Record(
+        instruction=row["instruction"],
+        input=_text(row.get("input")),
+        output=_text(row.get("output")),
+        answer=_text(row["answer"]).strip(),
+        source=source,
+    )
 
 
 def _alpaca(row: dict[str, Any], source: str) -> Record:
@@ -83,7 +97,9 @@ def _alpaca(row: dict[str, Any], source: str) -> Record:
 
 def _gsm8k(row: dict[str, Any], source: str) -> Record:
     solution = row["answer"]
-    return Record(instruction=row["question"], output=solution, answer=solution.split("####")[-1].strip(), source=source)
+    return Record(
+        instruction=row["question"], output=solution, answer=solution.split("####")[-1].strip(), source=source
+    )
 
 
 def _alpaca_eval(row: dict[str, Any], source: str) -> Record:
@@ -135,8 +151,10 @@ def check_rows(rows: list[dict[str, Any]], fmt: str, path: Path) -> None:
     for i, row in enumerate(rows):
         missing = [f for f in fields if f not in row] if isinstance(row, dict) else list(fields)
         if missing:
-            raise ValueError(f"{path}: example {i} lacks {missing} (format {fmt!r} needs {list(fields)}); "
-                             f"rebuild it with `{PREPARE_COMMAND}`.")
+            raise ValueError(
+                f"{path}: example {i} lacks {missing} (format {fmt!r} needs {list(fields)}); "
+                f"rebuild it with `{PREPARE_COMMAND}`."
+            )
 
 
 def read_records(root: Path, relative: str, *, fmt: str | None = None) -> list[Record]:

@@ -20,10 +20,22 @@ import torch
 GENERATION_PRESETS: dict[str, dict[str, Any]] = {
     "greedy": {"do_sample": False, "num_beams": 1},
     "instruct": {"do_sample": False, "num_beams": 1, "no_repeat_ngram_size": 5, "repetition_penalty": 1.1},
-    "beam4_commonsense": {"do_sample": True, "num_beams": 4, "early_stopping": True, "temperature": 0.1, "top_p": 0.75,
-                          "top_k": 40},
-    "beam4_math": {"do_sample": True, "num_beams": 4, "early_stopping": True, "temperature": 0.3, "top_p": 0.75,
-                   "top_k": 40},
+    "beam4_commonsense": {
+        "do_sample": True,
+        "num_beams": 4,
+        "early_stopping": True,
+        "temperature": 0.1,
+        "top_p": 0.75,
+        "top_k": 40,
+    },
+    "beam4_math": {
+        "do_sample": True,
+        "num_beams": 4,
+        "early_stopping": True,
+        "temperature": 0.3,
+        "top_p": 0.75,
+        "top_k": 40,
+    },
     "sample_gsm8k": {"do_sample": True, "num_beams": 1, "temperature": 0.1, "top_p": 0.95, "top_k": 40},
 }
 
@@ -42,8 +54,12 @@ def stop_token_ids(tokenizer: Any, stop_tokens: list[str]) -> list[int]:
 def generation_config(preset: str, *, max_new_tokens: int, pad_token_id: int, eos_token_ids: list[int]) -> Any:
     from transformers import GenerationConfig
 
-    return GenerationConfig(**GENERATION_PRESETS[preset], max_new_tokens=max_new_tokens, pad_token_id=pad_token_id,
-                            eos_token_id=eos_token_ids)
+    return GenerationConfig(
+        **GENERATION_PRESETS[preset],
+        max_new_tokens=max_new_tokens,
+        pad_token_id=pad_token_id,
+        eos_token_id=eos_token_ids,
+    )
 
 
 @torch.no_grad()
@@ -57,7 +73,7 @@ def generate(model: Any, batch: dict[str, torch.Tensor], config: Any, *, max_len
         config = copy.deepcopy(config)
         config.max_new_tokens = max(1, max_length - input_ids.shape[1])
     output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config)
-    return output[:, input_ids.shape[1]:]
+    return output[:, input_ids.shape[1] :]
 
 
 def decode_new_tokens(tokenizer: Any, new_tokens: torch.Tensor) -> list[str]:

@@ -76,7 +76,9 @@ def build_gsm8k(root: Path) -> None:
 
     for split in ("train", "test"):
         rows = load_dataset("openai/gsm8k", "main", split=split)
-        _write(root / "gsm8k_main" / f"{split}.json", [{"question": r["question"], "answer": r["answer"]} for r in rows])
+        _write(
+            root / "gsm8k_main" / f"{split}.json", [{"question": r["question"], "answer": r["answer"]} for r in rows]
+        )
 
 
 def build_alpaca_eval(root: Path) -> None:
@@ -91,11 +93,15 @@ BUILDERS = {"gsm8k": build_gsm8k, "alpaca-eval": build_alpaca_eval}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gift_experiment_utils.language_modeling.prepare",
-                                     description="Build or check the language-modeling data folder.")
+    parser = argparse.ArgumentParser(
+        prog="python -m gift_experiment_utils.language_modeling.prepare",
+        description="Build or check the language-modeling data folder.",
+    )
     parser.add_argument("command", choices=["check", *BUILDERS])
     parser.add_argument("root", type=Path, help="the data folder (e.g. data/language_data)")
-    parser.add_argument("--counts", type=Path, help="JSON {relative path: number of examples} replacing the expected sizes")
+    parser.add_argument(
+        "--counts", type=Path, help="JSON {relative path: number of examples} replacing the expected sizes"
+    )
     args = parser.parse_args(argv)
     if args.command != "check":
         BUILDERS[args.command](args.root)
@@ -104,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Checking {args.root} ({len(DATA_FILES)} files; formats: {', '.join(FORMATS)})")
     problems = check(args.root, counts)
     if problems:
-        print(f"{len(problems)} problem(s); rebuild with `{PREPARE_COMMAND} {args.root}`:\n  " + "\n  ".join(problems),
-              file=sys.stderr)
+        print(
+            f"{len(problems)} problem(s); rebuild with `{PREPARE_COMMAND} {args.root}`:\n  " + "\n  ".join(problems),
+            file=sys.stderr,
+        )
         return 1
     print("All files present and well-formed.")
     return 0

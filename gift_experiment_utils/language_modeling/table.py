@@ -31,7 +31,9 @@ def collect(root: Path) -> dict[str, list[dict]]:
 
 def render(rows: dict[str, list[dict]], sets: list[str] | None) -> str:
     pattern = re.compile(r"^test/(.+)/accuracy$")
-    found = sorted({m.group(1) for runs in rows.values() for r in runs for k in r["metrics"] if (m := pattern.match(k))})
+    found = sorted(
+        {m.group(1) for runs in rows.values() for r in runs for k in r["metrics"] if (m := pattern.match(k))}
+    )
     columns = sets or found
     header = ["run", *columns, "Avg", "Params %", "seeds"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -50,7 +52,9 @@ def render(rows: dict[str, list[dict]], sets: list[str] | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gift_experiment_utils.language_modeling.table")
-    parser.add_argument("root", type=Path, help="a folder of run folders, e.g. runs/language_modeling/llama1_7b/commonsense")
+    parser.add_argument(
+        "root", type=Path, help="a folder of run folders, e.g. runs/language_modeling/llama1_7b/commonsense"
+    )
     parser.add_argument("--sets", nargs="+", help="eval sets to show, in order (default: all found)")
     args = parser.parse_args(argv)
     try:

@@ -55,8 +55,9 @@ class LanguageModelingConfig:
         names = [set_name(p) for p in spec.test]
         unknown = [s for s in self.eval_sets or [] if s not in names]
         if unknown:
-            raise ValueError(f"Config key 'task.eval_sets': {unknown} are not test sets of task {self.name!r}; "
-                             f"choose from {names}.")
+            raise ValueError(
+                f"Config key 'task.eval_sets': {unknown} are not test sets of task {self.name!r}; choose from {names}."
+            )
         if self.max_length < 8:
             raise ValueError(f"Config key 'task.max_length': must be >= 8, got {self.max_length}.")
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
@@ -123,15 +124,20 @@ class LanguageModelingTask(Task):
         text = PROMPTS[self.spec.prompt](record)
         if self.task_config.prompt_format == "chat":
             tokenizer = self.tokenizer
-            text = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                                 add_generation_prompt=True)
+            text = tokenizer.apply_chat_template(
+                [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+            )
             if adds_bos(tokenizer) and text.startswith(tokenizer.bos_token):  # the tokenizer would add it again
-                text = text[len(tokenizer.bos_token):]
+                text = text[len(tokenizer.bos_token) :]
         return text
 
     def encode_train(self, record: Record) -> Encoded:
-        return encode_example(self.tokenizer, self.prompt(record), TARGETS[self.spec.target](record),
-                              max_length=self.task_config.max_length)
+        return encode_example(
+            self.tokenizer,
+            self.prompt(record),
+            TARGETS[self.spec.target](record),
+            max_length=self.task_config.max_length,
+        )
 
     def encode_eval(self, record: Record) -> list[int]:
         return encode_prompt(self.tokenizer, self.prompt(record))
@@ -147,7 +153,7 @@ class LanguageModelingTask(Task):
         train = read_records(root, spec.train)
         val: list[Record] = []
         if spec.val_from_train_tail:
-            train, val = train[: -spec.val_from_train_tail], train[-spec.val_from_train_tail:]
+            train, val = train[: -spec.val_from_train_tail], train[-spec.val_from_train_tail :]
         test: list[Record] = []
         for path in spec.test:
             if cfg.eval_sets is None or set_name(path) in cfg.eval_sets:
@@ -218,8 +224,13 @@ class LanguageModelingTask(Task):
         return metrics
 
     def _score(self, index: int, record: Record, generation: str) -> dict[str, Any]:
-        row = {"index": index, "set": record.source, "instruction": record.instruction, "input": record.input,
-               "generation": generation}
+        row = {
+            "index": index,
+            "set": record.source,
+            "instruction": record.instruction,
+            "input": record.input,
+            "generation": generation,
+        }
         if self.spec.scorer is not None:
             prediction, correct = SCORERS[self.spec.scorer](generation, record.answer, self.spec.trigger)
             row |= {"prediction": prediction, "answer": record.answer, "correct": correct}
@@ -255,8 +266,15 @@ class LanguageModelingTask(Task):
         _write_text(folder / f"{name}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         if self.spec.scorer is None:
             generator = self.task_config.generator_name or run.name
-            outputs = [{"instruction": r["instruction"], "output": r["generation"], "generator": generator,
-                        "dataset": r["set"]} for r in rows]
+            outputs = [
+                {
+                    "instruction": r["instruction"],
+                    "output": r["generation"],
+                    "generator": generator,
+                    "dataset": r["set"],
+                }
+                for r in rows
+            ]
             (run / "alpaca_eval").mkdir(exist_ok=True)
             _write_text(run / "alpaca_eval" / f"{name}.json", json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
 

@@ -42,32 +42,63 @@ def _tests(names: tuple[str, ...]) -> tuple[str, ...]:
 
 LM_TASKS: dict[str, LMTaskSpec] = {
     "commonsense": LMTaskSpec(
-        train="commonsense_170k/train.json", test=_tests(COMMONSENSE_SETS), prompt="commonsense",
-        target="trigger_answer", scorer="exact", trigger=COMMONSENSE_TRIGGER, max_new_tokens=32,
+        train="commonsense_170k/train.json",
+        test=_tests(COMMONSENSE_SETS),
+        prompt="commonsense",
+        target="trigger_answer",
+        scorer="exact",
+        trigger=COMMONSENSE_TRIGGER,
+        max_new_tokens=32,
     ),
     "math": LMTaskSpec(
-        train="math_10k/train.json", test=_tests(MATH_SETS), prompt="alpaca", target="output", scorer="math",
+        train="math_10k/train.json",
+        test=_tests(MATH_SETS),
+        prompt="alpaca",
+        target="output",
+        scorer="math",
         max_new_tokens=512,
     ),
     "gsm8k": LMTaskSpec(
-        train="gsm8k_main/train.json", val_from_train_tail=300, test=("gsm8k_main/test.json",), prompt="gsm8k",
-        target="gsm8k", scorer="number", max_new_tokens=256,
+        train="gsm8k_main/train.json",
+        val_from_train_tail=300,
+        test=("gsm8k_main/test.json",),
+        prompt="gsm8k",
+        target="gsm8k",
+        scorer="number",
+        max_new_tokens=256,
     ),
     "alpaca": LMTaskSpec(
-        train="alpaca_data_cleaned/train.json", test=("alpaca_eval/eval.json",), prompt="alpaca", target="output",
-        scorer=None, generation="instruct", max_new_tokens=2048, max_total_length=2048,
+        train="alpaca_data_cleaned/train.json",
+        test=("alpaca_eval/eval.json",),
+        prompt="alpaca",
+        target="output",
+        scorer=None,
+        generation="instruct",
+        max_new_tokens=2048,
+        max_total_length=2048,
     ),
     "ultrafeedback": LMTaskSpec(
-        train="ultrafeedback/train.json", test=("alpaca_eval/eval.json",), prompt="alpaca", target="output",
-        scorer=None, generation="instruct", max_new_tokens=2048, max_total_length=2048,
+        train="ultrafeedback/train.json",
+        test=("alpaca_eval/eval.json",),
+        prompt="alpaca",
+        target="output",
+        scorer=None,
+        generation="instruct",
+        max_new_tokens=2048,
+        max_total_length=2048,
     ),
     "arithmetic": LMTaskSpec(
-        train="generated:arithmetic", test=(), held_out_as_val=True, prompt="gsm8k", target="gsm8k",
-        scorer="number", max_new_tokens=64,
+        train="generated:arithmetic",
+        test=(),
+        held_out_as_val=True,
+        prompt="gsm8k",
+        target="gsm8k",
+        scorer="number",
+        max_new_tokens=64,
     ),
 }
 
 
 def set_name(path: str) -> str:
-    """"boolq/test.json" -> "boolq": the name of an eval set in metrics and in `task.eval_sets`."""
+    """ "boolq/test.json" -> "boolq": the name of an eval set in metrics and in `task.eval_sets`."""
     return path.split("/")[0]

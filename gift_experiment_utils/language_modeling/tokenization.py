@@ -116,7 +116,7 @@ def causal_lm_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> to
     keep = labels.shape[1] - first + 1  # the label span and the position before it
     inputs = {k: v for k, v in batch.items() if k != "labels"}
     logits = model(**inputs, logits_to_keep=keep).logits  # (B, keep, V)
-    targets = labels[:, labels.shape[1] - keep + 1:]  # (B, keep - 1)
+    targets = labels[:, labels.shape[1] - keep + 1 :]  # (B, keep - 1)
     losses = torch.nn.functional.cross_entropy(
         logits[:, :-1].flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
     )

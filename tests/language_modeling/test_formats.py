@@ -80,21 +80,36 @@ def test_check_reports_counts_fields_and_lfs_pointers(language_data: Path) -> No
     (language_data / "ultrafeedback" / "train.json").write_text("version https://git-lfs.github.com/spec/v1\n")
     (language_data / "piqa" / "test.json").unlink()
     problems = check(language_data, counts)
-    assert sorted(problems) == ["piqa/test.json: missing",
-                                "ultrafeedback/train.json: a Git LFS pointer, not the data (install git-lfs and rerun)"]
+    assert sorted(problems) == [
+        "piqa/test.json: missing",
+        "ultrafeedback/train.json: a Git LFS pointer, not the data (install git-lfs and rerun)",
+    ]
 
 
 def test_prepare_script_check_only(language_data: Path, tmp_path: Path) -> None:
     """The shell script's check step, on fixtures (the downloads need the network)."""
     script = REPO / "scripts" / "language_modeling" / "prepare_data.sh"
     env = {**os.environ, "PYTHON": sys.executable}
-    failed = subprocess.run(["bash", str(script), str(language_data), "--check-only"], cwd=REPO, env=env,
-                            capture_output=True, text=True)
+    failed = subprocess.run(
+        ["bash", str(script), str(language_data), "--check-only"], cwd=REPO, env=env, capture_output=True, text=True
+    )
     assert failed.returncode == 1 and "expected 3270" in failed.stdout and "rebuild with" in failed.stderr
     counts = tmp_path / "counts.json"
     counts.write_text(json.dumps({r: len(json.loads((language_data / r).read_text())) for r in DATA_FILES}))
-    ok = subprocess.run([sys.executable, "-m", "gift_experiment_utils.language_modeling.prepare", "check",
-                         str(language_data), "--counts", str(counts)], cwd=REPO, capture_output=True, text=True)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gift_experiment_utils.language_modeling.prepare",
+            "check",
+            str(language_data),
+            "--counts",
+            str(counts),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     usage = subprocess.run(["bash", str(script), "--help"], cwd=REPO, capture_output=True, text=True)
     assert usage.returncode == 0 and "Usage:" in usage.stdout

@@ -28,8 +28,9 @@ def test_rows_split_as_the_recipes_say(language_data: Path, tmp_path: Path) -> N
 
     train, val, test = task(["task.name=commonsense"], language_data).records()
     assert len(train) == 2 and val == [] and len(test) == 8 * 2
-    train, val, test = task(["task.name=commonsense", "task.eval_sets=[boolq, piqa]", "task.max_eval_per_set=1"],
-                            language_data).records()
+    train, val, test = task(
+        ["task.name=commonsense", "task.eval_sets=[boolq, piqa]", "task.max_eval_per_set=1"], language_data
+    ).records()
     assert [r.source for r in test] == ["boolq", "piqa"]
     big = write_language_data(tmp_path / "big", copies=160)  # 320 GSM8K rows: the last 300 are the tuning split
     train, val, test = task(["task.name=gsm8k"], big).records()
@@ -97,12 +98,21 @@ def test_every_row_config_is_complete() -> None:
 def test_paper_recipes() -> None:
     qv = load_config(CONFIGS / "llama1_7b" / "commonsense_gift_qv.yaml")
     assert (qv.method.rank, qv.method.target_modules, qv.train.epochs, qv.train.effective_batch_size) == (
-        64, ["q_proj", "v_proj"], 6, 32)
+        64,
+        ["q_proj", "v_proj"],
+        6,
+        32,
+    )
     assert qv.train.warmup_ratio == 0.1 and qv.train.weight_decay == 0.0 and qv.task.max_length == 512
     proj = load_config(CONFIGS / "llama3_8b" / "math_gift_proj.yaml")
     assert (proj.method.rank, proj.method.target_modules, proj.train.epochs) == (128, ["o_proj"], 12)
     uf = load_config(CONFIGS / "llama2_7b" / "ultrafeedback_gift_qv_r128.yaml")
-    assert (uf.method.rank, uf.train.effective_batch_size, uf.train.warmup_ratio, uf.task.max_length) == (128, 128, 0.0, 768)
+    assert (uf.method.rank, uf.train.effective_batch_size, uf.train.warmup_ratio, uf.task.max_length) == (
+        128,
+        128,
+        0.0,
+        768,
+    )
     lora = load_config(CONFIGS / "llama1_7b" / "commonsense_lora_qkvud.yaml")
     assert lora.method.name == "lora" and not hasattr(lora.method, "gift_parameters")
 

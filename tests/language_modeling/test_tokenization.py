@@ -18,8 +18,11 @@ from gift_experiment_utils.language_modeling.tokenization import (
 )
 
 RECORDS = {
-    "commonsense": Record(instruction="Please answer the following question with true or false, question: is it "
-                                      "cold?\n\nAnswer format: true/false", answer="true"),
+    "commonsense": Record(
+        instruction="Please answer the following question with true or false, question: is it "
+        "cold?\n\nAnswer format: true/false",
+        answer="true",
+    ),
     "alpaca": Record(instruction="Translate to French.", input="Good morning.", output="Bonjour."),
     "gsm8k": make_splits(ArithmeticConfig(num_train=1, num_test=1))[0][0],
 }
@@ -29,8 +32,9 @@ TARGET_OF = {"commonsense": "trigger_answer", "alpaca": "output", "gsm8k": "gsm8
 def pairs(tokenizer) -> list[tuple[str, str]]:
     out = [(PROMPTS[name](record), TARGETS[TARGET_OF[name]](record)) for name, record in RECORDS.items()]
     if getattr(tokenizer, "chat_template", None):
-        chat = tokenizer.apply_chat_template([{"role": "user", "content": out[-1][0]}], tokenize=False,
-                                             add_generation_prompt=True)
+        chat = tokenizer.apply_chat_template(
+            [{"role": "user", "content": out[-1][0]}], tokenize=False, add_generation_prompt=True
+        )
         out.append((chat, out[-1][1]))
     return out
 
@@ -92,16 +96,26 @@ def _model(kind: str, vocab: int):
 
     torch.manual_seed(0)
     if kind == "llama":  # rotary positions
-        return LlamaForCausalLM(LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                            num_attention_heads=4, num_key_value_heads=2)).eval()
+        return LlamaForCausalLM(
+            LlamaConfig(
+                vocab_size=vocab,
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                num_key_value_heads=2,
+            )
+        ).eval()
     return GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_embd=32, n_layer=2, n_head=4)).eval()  # absolute positions
 
 
 @pytest.mark.parametrize("kind", ["llama", "gpt2"])
 def test_left_padded_loss_equals_per_example_loss(kind: str, bpe_tokenizer) -> None:
     model = _model(kind, len(bpe_tokenizer))
-    examples = [encode_example(bpe_tokenizer, PROMPTS["gsm8k"](r), TARGETS["gsm8k"](r), max_length=256)
-                for r in make_splits(ArithmeticConfig(num_train=3, num_test=1))[0]]
+    examples = [
+        encode_example(bpe_tokenizer, PROMPTS["gsm8k"](r), TARGETS["gsm8k"](r), max_length=256)
+        for r in make_splits(ArithmeticConfig(num_train=3, num_test=1))[0]
+    ]
     batch = collate_train(examples, pad_id(bpe_tokenizer))
     with torch.no_grad():
         loss = causal_lm_loss(model, batch)
@@ -117,7 +131,10 @@ def test_left_padded_generation_equals_unpadded(bpe_tokenizer) -> None:
     from gift_experiment_utils.language_modeling.generation import generate, generation_config
 
     model = _model("llama", len(bpe_tokenizer))
-    prompts = [encode_prompt(bpe_tokenizer, p) for p in ("Tom has 3 apples.\n", "How many?\n", "A farm has 7 cows and 2 more sheep.\n")]
+    prompts = [
+        encode_prompt(bpe_tokenizer, p)
+        for p in ("Tom has 3 apples.\n", "How many?\n", "A farm has 7 cows and 2 more sheep.\n")
+    ]
     config = generation_config("greedy", max_new_tokens=6, pad_token_id=pad_id(bpe_tokenizer), eos_token_ids=[])
     batched = generate(model, collate_prompts(prompts, pad_id(bpe_tokenizer)), config)
     for row, prompt in zip(batched, prompts):
@@ -141,4 +158,4 @@ def test_llama_style_bos_is_a_prompt_token_and_not_doubled(bpe_tokenizer) -> Non
     assert adds_bos(llama_like) and not adds_bos(bpe_tokenizer)
     encoded = encode_example(llama_like, "Q?\n", "A.", max_length=32)
     assert encoded.input_ids[0] == bos_id and encoded.labels[0] == IGNORE_INDEX
-    assert llama_like.decode(encoded.input_ids[1: encoded.num_prompt_tokens]) == "Q?\n"
+    assert llama_like.decode(encoded.input_ids[1 : encoded.num_prompt_tokens]) == "Q?\n"
