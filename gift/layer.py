@@ -95,18 +95,25 @@ class GIFTLinear(nn.Module):
         return input_side <= generated_b
 
     def _forward_input_side(self, x: torch.Tensor) -> torch.Tensor:
-        generator = self.generators[0]
-        x_theta = x.to(generator.dtype)
-        coefficients = x_theta @ generator.out_proj.weight  # ψ x: (..., r)
-        edited = x + (coefficients @ generator.in_proj.weight).to(x.dtype)  # x + φ ψ x: (..., d_in)
-        out = self.base_layer(edited)
+        # Called once per token per layer in unmerged generation: look each module attribute up once and
+        # skip same-dtype casts, which cost as much as the two rank-r products at one token.
+        generator = self._slices[0][1]
+        in_proj, out_proj = generator.in_proj, generator.out_proj
+        in_weight, out_weight = in_proj.weight, out_proj.weight  # φᵀ: (r, d_in), ψᵀ: (d_in, r)
+        x_theta = x if x.dtype == in_weight.dtype else x.to(in_weight.dtype)
+        coefficients = x_theta @ out_weight  # ψ x: (..., r)
+        edit = coefficients @ in_weight  # φ ψ x: (..., d_in)
+        out = self.base_layer(x + (edit if edit.dtype == x.dtype else edit.to(x.dtype)))  # W (x + φ ψ x) + b
+        in_bias, out_bias = in_proj.bias, out_proj.bias
+        if in_bias is None and out_bias is None:
+            return out
         shift = None
-        if generator.in_proj.bias is not None:
-            shift = coefficients @ generator.in_proj.bias  # b_inᵀ ψ x: (...)
-        if generator.out_proj.bias is not None:
-            out_bias_term = x_theta @ generator.out_proj.bias  # b_outᵀ x
+        if in_bias is not None:
+            shift = coefficients @ in_bias  # b_inᵀ ψ x: (...)
+        if out_bias is not None:
+            out_bias_term = x_theta @ out_bias  # b_outᵀ x
             shift = out_bias_term if shift is None else shift + out_bias_term
-        return out if shift is None else out + shift.unsqueeze(-1).to(out.dtype)
+        return out + shift.unsqueeze(-1).to(out.dtype)
 
     def _forward_generated_b(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base_layer(x)
