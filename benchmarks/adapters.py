@@ -94,6 +94,26 @@ def attach(
     raise ValueError(f"unknown variant {variant!r}; choose from {list(TRAIN_VARIANTS)}.")
 
 
+class BaseSwitch:
+    """Swap every adapted layer (GIFTLinear, PEFT LoRA, NaiveGIFTLinear: anything holding a `base_layer`) for its
+    frozen base layer and back, so that one process can time its variant against the bare model on the very
+    same weights (a paired measurement, free of process-to-process differences)."""
+
+    def __init__(self, backbone: nn.Module) -> None:
+        self.backbone = backbone
+        self.layers = {
+            name: module
+            for name, module in backbone.named_modules()
+            if name and isinstance(getattr(module, "base_layer", None), nn.Linear)
+        }
+
+    def use_base(self, base: bool) -> None:
+        for name, layer in self.layers.items():
+            parent_name, _, child = name.rpartition(".")
+            parent = self.backbone.get_submodule(parent_name) if parent_name else self.backbone
+            setattr(parent, child, layer.base_layer if base else layer)
+
+
 def load_lazy_modules(variant: str) -> None:
     """Import what a variant pulls in lazily (PEFT, and torch._dynamo on the first AdamW), so that a peak-memory
     window that starts after this call measures tensors and buffers, not +100–250 MiB of imported modules."""

@@ -110,7 +110,7 @@ def worker(variant: str, settings: GPUSettings) -> dict:
             optimizer.zero_grad(set_to_none=True)
         synchronize(settings.device)
 
-    wall, _ = harness.time_calls(step, warmup=settings.warmup, repeats=settings.steps)
+    wall = harness.time_calls(step, warmup=settings.warmup, repeats=settings.steps)
     peak_gib = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
     return {
         "step_s": wall,

@@ -1,19 +1,24 @@
 """Shared machinery of the benchmarks: settings from dataclasses, one process per variant over interleaved
-rounds, step timing, and peak memory.
+rounds, paired timing, and peak memory.
 
 Method (the same for every benchmark):
 
 * Each (variant, round) runs in a fresh `python -m benchmarks.<module> --worker VARIANT` process, so no
   variant inherits another's allocator state, caches or thread pools. Round k runs the variants in an
   order rotated by k, so slow drift of the machine is spread over all of them.
-* A worker times `steps` calls after `warmup` calls with `time.perf_counter`; the reported time is the
-  median of every timed call of every round.
+* Paired ratios. Inside its process a variant is timed alternately with the bare model on the same weights
+  (its adapted layers swapped out for their base layers, `BaseSwitch`): `steps` calls of each, the order
+  rotated every repeat. A ratio such as "× floor" is median(variant) / median(bare) within one process, then
+  the median over rounds; "× LoRA" divides two such ratios. Process-to-process differences (where memory
+  landed, what the neighbours were doing) cancel; on this shared 2-core machine they reach ±10 %, more
+  than the differences the targets ask about. Absolute times are medians over every timed call.
 * Peak memory (`PeakMemory`) is the resident-set high-water mark of the worker above its resident set
   just before the variant's adapter is attached. Linux keeps that mark as VmHWM in /proc/self/status and
   resets it when "5" is written to /proc/self/clear_refs, so loading the backbone (whose transient peaks
-  would hide a smaller one later) does not count. The window covers creating θ, the optimizer state
-  (AdamW allocates it in the first step) and the warm-up steps: what a training run adds to the frozen
-  model. It is the memory the process really held (allocator slack included), not a tensor tally.
+  would hide a smaller one later) does not count; lazy imports (PEFT, torch._dynamo on the first AdamW)
+  and one bare step happen before the window. The window covers creating θ, the optimizer state (AdamW
+  allocates it in the first step) and the warm-up steps: what training adds to the frozen model, as the
+  process really held it (allocator slack included), not a tensor tally.
 """
 
 from __future__ import annotations
@@ -139,20 +144,41 @@ def log(message: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- measuring
-def time_calls(call: Callable[[], Any], *, warmup: int, repeats: int) -> tuple[list[float], list[float]]:
-    """(wall seconds, process CPU seconds) of each of `repeats` calls, after `warmup` untimed calls.
-
-    CPU seconds (all threads) are kept as a cross-check: on a machine shared with other jobs, wall time
-    grows with their load while CPU time mostly does not."""
+def time_calls(call: Callable[[], Any], *, warmup: int, repeats: int) -> list[float]:
+    """Wall seconds of each of `repeats` calls, after `warmup` untimed calls."""
     for _ in range(warmup):
         call()
-    wall, cpu = [], []
+    seconds = []
     for _ in range(repeats):
-        started, started_cpu = time.perf_counter(), time.process_time()
+        started = time.perf_counter()
         call()
-        wall.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - started_cpu)
-    return wall, cpu
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def time_alternating(
+    calls: dict[str, Callable[[], Any]], *, setup: Callable[[str], None], warmup: int, repeats: int
+) -> dict[str, list[float]]:
+    """Wall seconds of each named call, `repeats` times, cycling through the names in an order rotated each
+    repeat; `setup(name)` runs untimed before every call (it swaps adapters in or out, merges, ...).
+
+    Used to time a variant against the bare model in the same process and on the same weights: their ratio
+    is free of what differs between processes (memory placement, neighbours' load), which on a shared
+    2-core machine is larger than the few-percent differences the targets ask about."""
+    names = list(calls)
+    for _ in range(warmup):
+        for name in names:
+            setup(name)
+            calls[name]()
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            setup(name)
+            started = time.perf_counter()
+            calls[name]()
+            seconds[name].append(time.perf_counter() - started)
+    return seconds
 
 
 def _status_kib(field: str) -> int | None:
@@ -219,6 +245,12 @@ def adapter_state_mib(parameters: Sequence[torch.Tensor]) -> float:
 def median(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
+
+
+def paired_ratio(results: Sequence[dict], key: str, reference: str) -> float | None:
+    """Median over processes of median(key) / median(reference), both timed in the same process."""
+    ratios = [median(r[key]) / median(r[reference]) for r in results if r.get(key) and r.get(reference)]
+    return median(ratios)
 
 
 def pooled(results: Sequence[dict], key: str) -> list[float]:

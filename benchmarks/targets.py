@@ -88,7 +88,7 @@ def model_settings(settings: TargetSettings) -> whole_model.ModelSettings:
         model=settings.model,
         parts=["infer"],
         rank=settings.rank,
-        infer_variants=["base", "gift-merged", "gift-unmerged"],
+        infer_methods=["gift"],
         infer_length=settings.infer_length,
         new_tokens=settings.new_tokens,
         rounds=settings.rounds,

@@ -8,11 +8,11 @@ Training (targets q_proj and v_proj, rank r, fp32): forward with labels, backwar
 lora / naive (benchmarks/adapters.py). The input embeddings require grad in every variant, so all of them
 back-propagate through the whole network and differ only by their adapter.
 
-Inference, under no_grad: one batch `forward` (no KV cache), and `generate` (greedy with the KV cache, a
-fixed number of new tokens: eos is suppressed), for
-    base           the backbone alone
-    gift-merged    GIFTWrapper.merge(): ΔW folded into W; each GIFTLinear then calls its base layer
-    gift-unmerged  the wrapped model as trained: input-side or generated-B form, G cached under no_grad
+Inference, under no_grad: one batch `forward` (no KV cache) and `generate` (greedy with the KV cache, a
+fixed number of new tokens: eos is suppressed). One process per method; it alternates, on one set of
+weights, between the base model (adapted layers swapped out) and the method's states:
+    gift           gift-merged (GIFTWrapper.merge(): ΔW folded into W, each GIFTLinear calls its base layer)
+                   and gift-unmerged (as trained: input-side or generated-B form, G cached under no_grad)
     lora           PEFT LoRA, unmerged
     naive          the original release: ΔW rebuilt in every layer at every generated token
 SmolLM2 is read from its GGUF once (~15 s) and handed to the workers as a plain state dict.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +30,18 @@ import torch
 from torch import nn
 
 from benchmarks import harness
-from benchmarks.adapters import TRAIN_VARIANTS, StepFlops, attach, load_lazy_modules, target_shapes, trainable
+from benchmarks.adapters import (
+    TRAIN_VARIANTS,
+    BaseSwitch,
+    StepFlops,
+    attach,
+    load_lazy_modules,
+    target_shapes,
+    trainable,
+)
 from benchmarks.harness import change_of, field_of
 
-INFER_VARIANTS = ("base", "gift-merged", "gift-unmerged", "lora", "naive")
+INFER_METHODS = ("gift", "lora", "naive")  # each process also times the base model and, for gift, merged
 PARTS = ("train", "infer")
 MODELS = ("smollm2", "tiny-llama")
 
@@ -47,7 +55,7 @@ class ModelSettings:
     batch: int = field(default=1, metadata={"help": "training batch size"})
     length: int = field(default=512, metadata={"help": "training sequence length"})
     train_variants: list[str] = field(default_factory=lambda: list(TRAIN_VARIANTS), metadata={"help": "to train"})
-    infer_variants: list[str] = field(default_factory=lambda: list(INFER_VARIANTS), metadata={"help": "to run"})
+    infer_methods: list[str] = field(default_factory=lambda: list(INFER_METHODS), metadata={"help": "to run"})
     infer_batch: int = field(default=1, metadata={"help": "batch of the inference forward"})
     infer_length: int = field(default=1024, metadata={"help": "sequence length of the inference forward"})
     prompt_length: int = field(default=16, metadata={"help": "generation prompt tokens (batch 1)"})
@@ -104,10 +112,16 @@ def load_backbone(settings: ModelSettings) -> nn.Module:
 
 # ---------------------------------------------------------------------------------------------- workers
 def train_worker(variant: str, settings: ModelSettings) -> dict:
+    """Peak memory over the variant's warm-up steps, then its steps alternating with floor steps (adapters
+    swapped out) on the same weights."""
     backbone = load_backbone(settings).train()
     backbone.enable_input_require_grads()  # every variant back-propagates to the embeddings, as the floor does
     ids = torch.randint(backbone.config.vocab_size, (settings.batch, settings.length))
-    backbone(input_ids=ids, labels=ids, use_cache=False).loss.backward()  # warm kernels outside the window
+
+    def floor_step() -> None:
+        backbone(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+
+    floor_step()  # warm the kernels' buffers outside the memory window
     load_lazy_modules(variant)
     with harness.PeakMemory() as memory:
         model = attach(backbone, variant, targets=settings.targets, rank=settings.rank)
@@ -122,39 +136,58 @@ def train_worker(variant: str, settings: ModelSettings) -> dict:
 
         for _ in range(settings.warmup):
             step()
-    wall, cpu = harness.time_calls(step, warmup=0, repeats=settings.steps)
+    switch = BaseSwitch(backbone)
+    calls = {"step_s": step} if variant == "floor" else {"step_s": step, "floor_step_s": floor_step}
+    timed = harness.time_alternating(
+        calls, setup=lambda name: switch.use_base(name == "floor_step_s"), warmup=0, repeats=settings.steps
+    )
     return {
-        "step_s": wall,
-        "step_cpu_s": cpu,
+        **timed,
         "peak_mib": memory.peak_mib,
         "adapter_state_mib": harness.adapter_state_mib(params),
         "trainable_parameters": sum(p.numel() for p in params),
     }
 
 
-def infer_worker(variant: str, settings: ModelSettings) -> dict:
+def infer_states(method: str, backbone: nn.Module, model: nn.Module) -> tuple[list[str], Callable[[str], None]]:
+    """The states one inference process alternates between, and the function that puts the model in one."""
+    switch = BaseSwitch(backbone)
+    if method != "gift":
+        return ["base", method], lambda state: switch.use_base(state == "base")
+
+    def enter(state: str) -> None:
+        switch.use_base(state == "base")
+        model.merge() if state == "gift-merged" else model.unmerge()
+
+    return ["base", "gift-merged", "gift-unmerged"], enter
+
+
+def infer_worker(method: str, settings: ModelSettings) -> dict:
+    """Forward and greedy generation of the base model and of `method`'s states, alternating, same weights."""
     backbone = load_backbone(settings).eval()
-    if variant != "base":
-        method = variant.removesuffix("-merged").removesuffix("-unmerged")
-        model = attach(backbone, method, targets=settings.targets, rank=settings.rank)
-        if variant == "gift-merged":
-            model.merge()
+    model = attach(backbone, method, targets=settings.targets, rank=settings.rank)
+    states, enter = infer_states(method, backbone, model)
     ids = torch.randint(backbone.config.vocab_size, (settings.infer_batch, settings.infer_length))
     prompt = torch.randint(backbone.config.vocab_size, (1, settings.prompt_length))
     tokens = settings.new_tokens
     generation = {"max_new_tokens": tokens, "min_new_tokens": tokens, "do_sample": False, "pad_token_id": 0}
-    with torch.no_grad():  # the variant's modules sit inside `backbone`: its own forward and generate run them
-        forward_s, forward_cpu_s = harness.time_calls(
-            lambda: backbone(input_ids=ids, use_cache=False), warmup=settings.warmup, repeats=settings.steps
+    with torch.no_grad():  # the adapted modules sit inside `backbone`: its own forward and generate run them
+        forward_s = harness.time_alternating(
+            {state: lambda: backbone(input_ids=ids, use_cache=False) for state in states},
+            setup=enter,
+            warmup=1,
+            repeats=settings.steps,
         )
-        generate_s, generate_cpu_s = harness.time_calls(
-            lambda: backbone.generate(prompt, **generation), warmup=1, repeats=settings.steps
+        generate_s = harness.time_alternating(
+            {state: lambda: backbone.generate(prompt, **generation) for state in states},
+            setup=enter,
+            warmup=1,
+            repeats=settings.steps,
         )
     return {
+        "states": states,
         "forward_s": forward_s,
-        "forward_cpu_s": forward_cpu_s,
-        "tokens_per_s": [tokens / seconds for seconds in generate_s],
-        "tokens_per_cpu_s": [tokens / seconds for seconds in generate_cpu_s],
+        "tokens_per_s": {state: [tokens / seconds for seconds in times] for state, times in generate_s.items()},
     }
 
 
@@ -183,28 +216,38 @@ def summarise_train(settings: ModelSettings, results: dict[str, list[dict]], bac
         step = harness.median(harness.pooled(runs, "step_s"))
         rows[variant] = {
             "step_s": step,
-            "step_cpu_s": harness.median(harness.pooled(runs, "step_cpu_s")),
             "tokens_per_s": tokens / step,
+            "vs_floor": 1.0 if variant == "floor" else harness.paired_ratio(runs, "step_s", "floor_step_s"),
             "peak_mib": harness.median([run["peak_mib"] for run in runs]),
             "adapter_state_mib": runs[0]["adapter_state_mib"],
             "trainable_parameters": runs[0]["trainable_parameters"],
             "extra_flops_vs_floor": 1 + flops.extra(variant) / floor,
         }
-    harness.add_ratios(rows, "step_s", {"vs_floor": "floor", "vs_lora": "lora", "vs_naive": "naive"})
-    harness.add_ratios(rows, "step_cpu_s", {"cpu_vs_lora": "lora"})
+    harness.add_ratios(rows, "vs_floor", {"vs_lora": "lora", "vs_naive": "naive"})
+    harness.add_ratios(rows, "step_s", {"vs_lora_unpaired": "lora"})
     return {"floor_gflop": 2 * floor / 1e9, "variants": rows}
 
 
 def summarise_infer(results: dict[str, list[dict]]) -> dict:
-    keys = ("forward_s", "forward_cpu_s", "tokens_per_s", "tokens_per_cpu_s")
-    rows = {
-        variant: {key: harness.median(harness.pooled(runs, key)) for key in keys} for variant, runs in results.items()
-    }
-    harness.add_ratios(rows, "forward_s", {"forward_vs_base": "base"})
-    harness.add_ratios(rows, "forward_cpu_s", {"forward_cpu_vs_base": "base"})
-    harness.add_ratios(rows, "tokens_per_s", {"generate_vs_base": "base"})
-    harness.add_ratios(rows, "tokens_per_cpu_s", {"generate_cpu_vs_base": "base"})
+    """One row per state; ratios are taken against the base model timed in the same process, then the median
+    over processes. The base row pools the base timings of every process."""
+    rows: dict[str, dict] = {}
+    for runs in results.values():
+        for state in runs[0]["states"]:
+            if state == "base" and "base" in rows:
+                continue
+            source = [run for method_runs in results.values() for run in method_runs] if state == "base" else runs
+            rows[state] = {
+                "forward_s": harness.median([t for run in source for t in run["forward_s"][state]]),
+                "tokens_per_s": harness.median([t for run in source for t in run["tokens_per_s"][state]]),
+                "forward_vs_base": harness.median([_ratio(run["forward_s"], state) for run in source]),
+                "generate_vs_base": harness.median([_ratio(run["tokens_per_s"], state) for run in source]),
+            }
     return {"variants": rows}
+
+
+def _ratio(samples: dict[str, list[float]], state: str) -> float:
+    return harness.median(samples[state]) / harness.median(samples["base"])
 
 
 TRAIN_COLUMNS = [
@@ -213,7 +256,7 @@ TRAIN_COLUMNS = [
     ("× floor", field_of("vs_floor")),
     ("× LoRA", field_of("vs_lora")),
     ("× naive", field_of("vs_naive")),
-    ("× LoRA, CPU time", field_of("cpu_vs_lora")),
+    ("× LoRA, unpaired", field_of("vs_lora_unpaired")),
     ("overhead (formula)", change_of("extra_flops_vs_floor")),
     ("overhead (measured)", change_of("vs_floor")),
     ("peak MiB", field_of("peak_mib")),
@@ -223,10 +266,8 @@ TRAIN_COLUMNS = [
 INFER_COLUMNS = [
     ("forward (s)", field_of("forward_s")),
     ("forward × base", field_of("forward_vs_base")),
-    ("forward × base, CPU time", field_of("forward_cpu_vs_base")),
     ("generate tokens/s", field_of("tokens_per_s")),
     ("generate × base", field_of("generate_vs_base")),
-    ("generate × base, CPU time", field_of("generate_cpu_vs_base")),
 ]
 
 
@@ -234,13 +275,13 @@ def run(settings: ModelSettings) -> dict:
     harness.check_variants(settings.parts, PARTS, "--parts")
     harness.check_variants([settings.model], MODELS, "--model")
     harness.check_variants(settings.train_variants, TRAIN_VARIANTS, "--train-variants")
-    harness.check_variants(settings.infer_variants, INFER_VARIANTS, "--infer-variants")
+    harness.check_variants(settings.infer_methods, INFER_METHODS, "--infer-methods")
     summary: dict = {"settings": dict(settings.__dict__)}
     with tempfile.TemporaryDirectory(prefix="gift-benchmark-") as directory:
         export_backbone(settings, Path(directory))
         settings.weights_dir = directory
         backbone = load_backbone(settings)
-        for part, variants in (("train", settings.train_variants), ("infer", settings.infer_variants)):
+        for part, variants in (("train", settings.train_variants), ("infer", settings.infer_methods)):
             if part not in settings.parts:
                 continue
             tasks = [f"{part}:{variant}" for variant in variants]
