@@ -15,7 +15,7 @@ EXTRAS = {
     "peft": ["peft>=0.21.0,<0.22"],
     "lm": ["datasets==5.2.0", "gguf==0.19.0"],
     "glue": ["datasets==5.2.0", "evaluate==0.4.6", "scikit-learn==1.9.1", "scipy>=1.13"],
-    "vision": ["timm==1.0.31", "tensorflow-cpu==2.21.0", "tensorflow-datasets==4.9.10", "scikit-image==0.26.0"],
+    "vision": ["timm==1.0.31", "tensorflow-cpu==2.21.0", "tensorflow-datasets==4.9.10", "importlib_resources>=6", "scikit-image==0.26.0"],
     "dev": ["pytest>=8", "ruff==0.17.5"],
 }
 EXTRAS["all"] = sorted({req for name, reqs in EXTRAS.items() if name != "dev" for req in reqs})

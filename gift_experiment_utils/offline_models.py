@@ -41,4 +41,8 @@ def load_smollm2(**kwargs):
     folder = smollm2_dir()
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, **kwargs)
+    if getattr(model, "hf_quantizer", None) is not None:
+        # GGUF weights are de-quantized to float32 on load, but the model stays flagged as quantized, which
+        # makes Trainer refuse to train it and save_pretrained refuse to save it: drop the stale flag.
+        model.hf_quantizer.remove_quantization_config(model)
     return model, tokenizer

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import uuid
 import os
 import platform
 import re
@@ -217,7 +218,7 @@ def _start_wandb(run: RunDir, config: Config, config_dict: dict[str, Any]) -> An
 
     id_file = run.path / "wandb_id.txt"
     if not id_file.is_file():
-        id_file.write_text(wandb.util.generate_id())
+        id_file.write_text(uuid.uuid4().hex[:12])  # a stable id, so a resumed run continues its wandb run
     log = config.log
     return wandb.init(
         project=log.project,

@@ -5,5 +5,5 @@
     python -m gift_experiment_utils.run --config configs/vision/vtab/gift.yaml task.name=dtd task.protocol=final
 
 The tables are rows: `fgvc.FGVC_DATASETS`, `vtab.VTAB_TASKS`. Raw images of any split, for figures:
-`sources.split_images` (see README_SECTION.md).
+`sources.split_images` (see the repository README, "Visual recognition").
 """

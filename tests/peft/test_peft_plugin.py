@@ -14,7 +14,6 @@ from peft import PeftConfig, PeftModel, get_peft_model, inject_adapter_in_model,
 from peft_helpers import randomise
 from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
 
-import gift.peft
 from gift import GIFTConfig, GIFTWrapper
 from gift.peft import GIFTPeftConfig, GIFTPeftLayer, GIFTTuner, adapter_generators, load_core_adapter, save_core_adapter
 from gift.peft import _peft_compat as compat
@@ -223,12 +222,3 @@ def test_adapter_names_that_would_collide_in_the_state_dict_are_refused():
 def test_inject_adapter_in_model_is_refused_by_peft_because_theta_is_shared():
     with pytest.raises(ValueError, match="uses shared state"):
         inject_adapter_in_model(GIFTPeftConfig(rank=2, target_modules=["attn:c_proj"]), tiny_gpt2())
-
-
-def test_readme_section_runs(tmp_path, monkeypatch):
-    section = (Path(gift.peft.__file__).parent / "README_SECTION.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-    assert blocks
-    monkeypatch.chdir(tmp_path)
-    for block in blocks:
-        exec(compile(block, "README_SECTION.md", "exec"), {"__name__": "readme"})
