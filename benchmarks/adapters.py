@@ -9,13 +9,14 @@ naive  the original release's form, written here: ΔW = out(in(W)) = W φ ψ bui
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from benchmarks import harness
 from gift import GIFTConfig, GIFTWrapper
 
 TRAIN_VARIANTS = ("floor", "gift", "lora", "naive")
@@ -112,6 +113,23 @@ class BaseSwitch:
             parent_name, _, child = name.rpartition(".")
             parent = self.backbone.get_submodule(parent_name) if parent_name else self.backbone
             setattr(parent, child, layer.base_layer if base else layer)
+
+
+def time_with_floor(
+    step: Callable[[], None], floor_step: Callable[[], None], backbone: nn.Module, *, repeats: int, paired: bool
+) -> dict[str, list[float]]:
+    """{"step_s": [...], "floor_step_s": [...]}: `step` alternating with `floor_step` run with the adapters
+    swapped out (`paired`), see `harness.time_alternating`; {} when `repeats` is 0 (a memory-only run)."""
+    if repeats == 0:
+        return {}
+    switch = BaseSwitch(backbone)
+    calls = {"step_s": step, "floor_step_s": floor_step} if paired else {"step_s": step}
+    try:
+        return harness.time_alternating(
+            calls, setup=lambda name: switch.use_base(name == "floor_step_s"), warmup=0, repeats=repeats
+        )
+    finally:
+        switch.use_base(False)
 
 
 def load_lazy_modules(variant: str) -> None:

@@ -12,8 +12,12 @@ Method (the same for every benchmark):
   the median over rounds; "× LoRA" divides two such ratios. Process-to-process differences (where memory
   landed, what the neighbours were doing) cancel; on this shared 2-core machine they reach ±10 %, more
   than the differences the targets ask about. Absolute times are medians over every timed call.
-* Peak memory (`PeakMemory`) is the resident-set high-water mark of the worker above its resident set
-  just before the variant's adapter is attached. Linux keeps that mark as VmHWM in /proc/self/status and
+* Peak memory (`PeakMemory`) comes from a separate pass, one process per variant that times nothing and
+  runs with glibc's mmap threshold fixed at 1 MiB (`MEMORY_ENV`; every tensor of 1 MiB or more is mapped
+  on allocation and unmapped on free, so resident memory follows the live tensors; the default dynamic
+  threshold leaves freed blocks in the heap, and three repeats then scatter by ±40 MiB). It is the
+  resident-set high-water mark of the worker above its resident set just before the variant's adapter
+  is attached. Linux keeps that mark as VmHWM in /proc/self/status and
   resets it when "5" is written to /proc/self/clear_refs, so loading the backbone (whose transient peaks
   would hide a smaller one later) does not count; lazy imports (PEFT, torch._dynamo on the first AdamW)
   and one bare step happen before the window. The window covers creating θ, the optimizer state (AdamW
@@ -100,7 +104,12 @@ def worker_main(worker: Worker, variant: str, settings: Any) -> None:
     print(RESULT_MARKER + json.dumps(result), flush=True)
 
 
-def _spawn(module: str, variant: str, settings: Any) -> dict:
+# glibc: every block ≥ 1 MiB gets its own mmap and goes back to the OS when freed, so the RSS high-water mark
+# follows live tensors rather than heap fragmentation (repeats agree within 1 MiB instead of ±40 MiB).
+MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": str(2**20)}
+
+
+def _spawn(module: str, variant: str, settings: Any, extra_env: dict[str, str] | None = None) -> dict:
     command = [
         sys.executable,
         "-m",
@@ -111,6 +120,7 @@ def _spawn(module: str, variant: str, settings: Any) -> dict:
         json.dumps(dataclasses.asdict(settings)),
     ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    env.update(extra_env or {})
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARKER)]
     if done.returncode != 0 or not lines:
@@ -121,7 +131,14 @@ def _spawn(module: str, variant: str, settings: Any) -> dict:
 
 
 def run_interleaved(
-    module: str, worker: Worker, variants: Sequence[str], settings: Any, *, rounds: int, in_process: bool = False
+    module: str,
+    worker: Worker,
+    variants: Sequence[str],
+    settings: Any,
+    *,
+    rounds: int,
+    in_process: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, list[dict]]:
     """Every variant once per round, each in its own process, in an order rotated by the round number.
 
@@ -133,10 +150,21 @@ def run_interleaved(
         shift = round_index % len(variants)
         for variant in [*variants[shift:], *variants[:shift]]:
             started = time.perf_counter()
-            result = call_worker(worker, variant, settings) if in_process else _spawn(module, variant, settings)
+            if in_process:
+                result = call_worker(worker, variant, settings)
+            else:
+                result = _spawn(module, variant, settings, extra_env)
             results[variant].append(result)
             log(f"[{module}] round {round_index + 1}/{rounds} {variant}: {time.perf_counter() - started:.1f} s")
     return results
+
+
+def run_memory_pass(module: str, worker: Worker, variants: Sequence[str], settings: Any) -> dict[str, list[dict]]:
+    """One process per variant that only measures peak memory (settings.steps = 0), under `MEMORY_ENV`."""
+    memory_settings = dataclasses.replace(settings, steps=0)
+    return run_interleaved(
+        module, worker, variants, memory_settings, rounds=1, in_process=settings.in_process, extra_env=MEMORY_ENV
+    )
 
 
 def log(message: str) -> None:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from benchmarks import harness
-from benchmarks.adapters import TRAIN_VARIANTS, BaseSwitch, StepFlops, attach, load_lazy_modules, trainable
+from benchmarks.adapters import TRAIN_VARIANTS, StepFlops, attach, load_lazy_modules, time_with_floor, trainable
 from benchmarks.harness import change_of, field_of
 
 TARGETS = ("q_proj", "v_proj")
@@ -97,22 +97,20 @@ def worker(variant: str, settings: StackSettings) -> dict:
 
         for _ in range(settings.warmup):
             step()
-    switch = BaseSwitch(stack)
-    calls = {"step_s": step} if variant == "floor" else {"step_s": step, "floor_step_s": floor_step}
-    timed = harness.time_alternating(
-        calls, setup=lambda name: switch.use_base(name == "floor_step_s"), warmup=0, repeats=settings.steps
-    )
+    saved = harness.saved_activation_mib(lambda: model(x), exclude=list(model.parameters()))
+    timed = time_with_floor(step, floor_step, stack, repeats=settings.steps, paired=variant != "floor")
     return {
         **timed,
         "peak_mib": memory.peak_mib,
-        "saved_activations_mib": harness.saved_activation_mib(lambda: model(x), exclude=list(model.parameters())),
+        "saved_activations_mib": saved,
         "adapter_state_mib": harness.adapter_state_mib(params),
         "trainable_parameters": sum(p.numel() for p in params),
     }
 
 
-def summarise(settings: StackSettings, results: dict[str, list[dict]]) -> dict:
-    """Median step time and peak memory per variant; ratios paired with a same-process floor; FLOPs by formula."""
+def summarise(settings: StackSettings, results: dict[str, list[dict]], memory: dict[str, list[dict]]) -> dict:
+    """Median step time per variant, ratios paired with a same-process floor, peak memory from the memory pass,
+    FLOPs by formula."""
     shapes = [(settings.d_model, settings.d_model), (settings.d_model, settings.d_kv)] * settings.layers
     flops = StepFlops.of(shapes, settings.tokens, settings.rank)
     rows = {}
@@ -120,10 +118,10 @@ def summarise(settings: StackSettings, results: dict[str, list[dict]]) -> dict:
         rows[variant] = {
             "step_s": harness.median(harness.pooled(runs, "step_s")),
             "vs_floor": 1.0 if variant == "floor" else harness.paired_ratio(runs, "step_s", "floor_step_s"),
-            "peak_mib": harness.median([run["peak_mib"] for run in runs]),
-            "saved_activations_mib": runs[0]["saved_activations_mib"],
-            "adapter_state_mib": runs[0]["adapter_state_mib"],
-            "trainable_parameters": runs[0]["trainable_parameters"],
+            "peak_mib": memory[variant][0]["peak_mib"],
+            "saved_activations_mib": memory[variant][0]["saved_activations_mib"],
+            "adapter_state_mib": memory[variant][0]["adapter_state_mib"],
+            "trainable_parameters": memory[variant][0]["trainable_parameters"],
             "extra_gflop": 2 * flops.extra(variant) / 1e9,
             "extra_flops_vs_floor": 1 + flops.extra(variant) / flops.floor,
         }
@@ -158,7 +156,13 @@ def run(settings: StackSettings) -> dict:
         rounds=settings.rounds,
         in_process=settings.in_process,
     )
-    summary = {"settings": dict(settings.__dict__), **summarise(settings, results), "raw": results}
+    memory = harness.run_memory_pass("benchmarks.layer_stack", worker, settings.variants, settings)
+    summary = {
+        "settings": dict(settings.__dict__),
+        **summarise(settings, results, memory),
+        "raw": results,
+        "memory": memory,
+    }
     summary["environment"] = harness.environment()
     harness.write_json(settings.output, summary)
     return summary

@@ -37,6 +37,7 @@ from benchmarks.adapters import (
     attach,
     load_lazy_modules,
     target_shapes,
+    time_with_floor,
     trainable,
 )
 from benchmarks.harness import change_of, field_of
@@ -136,11 +137,7 @@ def train_worker(variant: str, settings: ModelSettings) -> dict:
 
         for _ in range(settings.warmup):
             step()
-    switch = BaseSwitch(backbone)
-    calls = {"step_s": step} if variant == "floor" else {"step_s": step, "floor_step_s": floor_step}
-    timed = harness.time_alternating(
-        calls, setup=lambda name: switch.use_base(name == "floor_step_s"), warmup=0, repeats=settings.steps
-    )
+    timed = time_with_floor(step, floor_step, backbone, repeats=settings.steps, paired=variant != "floor")
     return {
         **timed,
         "peak_mib": memory.peak_mib,
@@ -207,7 +204,9 @@ def floor_macs(config, batch: int, length: int) -> int:
     return 2 * (batch * length * per_token + layers * 2 * batch * length * length * d)
 
 
-def summarise_train(settings: ModelSettings, results: dict[str, list[dict]], backbone: nn.Module) -> dict:
+def summarise_train(
+    settings: ModelSettings, results: dict[str, list[dict]], memory: dict[str, list[dict]], backbone: nn.Module
+) -> dict:
     tokens = settings.batch * settings.length
     flops = StepFlops.of(target_shapes(backbone, settings.targets), tokens, settings.rank)
     floor = floor_macs(backbone.config, settings.batch, settings.length)
@@ -218,9 +217,9 @@ def summarise_train(settings: ModelSettings, results: dict[str, list[dict]], bac
             "step_s": step,
             "tokens_per_s": tokens / step,
             "vs_floor": 1.0 if variant == "floor" else harness.paired_ratio(runs, "step_s", "floor_step_s"),
-            "peak_mib": harness.median([run["peak_mib"] for run in runs]),
-            "adapter_state_mib": runs[0]["adapter_state_mib"],
-            "trainable_parameters": runs[0]["trainable_parameters"],
+            "peak_mib": memory[variant][0]["peak_mib"],
+            "adapter_state_mib": memory[variant][0]["adapter_state_mib"],
+            "trainable_parameters": memory[variant][0]["trainable_parameters"],
             "extra_flops_vs_floor": 1 + flops.extra(variant) / floor,
         }
     harness.add_ratios(rows, "vs_floor", {"vs_lora": "lora", "vs_naive": "naive"})
@@ -294,7 +293,12 @@ def run(settings: ModelSettings) -> dict:
                 in_process=settings.in_process,
             )
             raw = {task.split(":", 1)[1]: runs for task, runs in raw.items()}
-            summary[part] = summarise_train(settings, raw, backbone) if part == "train" else summarise_infer(raw)
+            if part == "train":
+                memory = harness.run_memory_pass("benchmarks.whole_model", worker, tasks, settings)
+                memory = {task.split(":", 1)[1]: runs for task, runs in memory.items()}
+                summary[part] = {**summarise_train(settings, raw, memory, backbone), "memory": memory}
+            else:
+                summary[part] = summarise_infer(raw)
             summary[part]["raw"] = raw
         settings.weights_dir = ""
     summary["environment"] = harness.environment()
