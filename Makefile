@@ -24,6 +24,9 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q tests
 
+benchmark: setup
+	$(PY) -m benchmarks.targets
+
 lint: setup
 	$(VENV)/bin/ruff check gift gift_experiment_utils scripts benchmarks tests examples
 
