@@ -209,6 +209,22 @@ def time_alternating(
     return seconds
 
 
+def count_aten_ops(call: Callable[[], Any]) -> int:
+    """How many aten operators one call dispatches: a deterministic check that two forms run the same kernels."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Counter(TorchDispatchMode):
+        count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+            Counter.count += 1
+            return func(*args, **(kwargs or {}))
+
+    with Counter():
+        call()
+    return Counter.count
+
+
 def _status_kib(field: str) -> int | None:
     try:
         with open("/proc/self/status", encoding="ascii") as status:

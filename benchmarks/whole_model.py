@@ -58,12 +58,13 @@ class ModelSettings:
     train_variants: list[str] = field(default_factory=lambda: list(TRAIN_VARIANTS), metadata={"help": "to train"})
     infer_methods: list[str] = field(default_factory=lambda: list(INFER_METHODS), metadata={"help": "to run"})
     infer_batch: int = field(default=1, metadata={"help": "batch of the inference forward"})
-    infer_length: int = field(default=1024, metadata={"help": "sequence length of the inference forward"})
+    infer_length: int = field(default=512, metadata={"help": "sequence length of the inference forward"})
     prompt_length: int = field(default=16, metadata={"help": "generation prompt tokens (batch 1)"})
-    new_tokens: int = field(default=64, metadata={"help": "greedy tokens generated per call"})
+    new_tokens: int = field(default=32, metadata={"help": "greedy tokens generated per call"})
     rounds: int = field(default=3, metadata={"help": "interleaved rounds, one process per variant per round"})
     warmup: int = field(default=2, metadata={"help": "untimed calls per process (training peak memory: over these)"})
-    steps: int = field(default=3, metadata={"help": "timed training steps / forwards / generate calls per process"})
+    steps: int = field(default=3, metadata={"help": "timed training steps and generate calls per process and state"})
+    forward_repeats: int = field(default=10, metadata={"help": "timed inference forwards per process and state"})
     seed: int = field(default=0, metadata={"help": "seed of θ, random weights and token ids"})
     threads: int = field(default=0, metadata={"help": "torch threads per worker (0: torch's default, one per core)"})
     in_process: bool = field(default=False, metadata={"help": "run variants in this process (tests only)"})
@@ -173,8 +174,12 @@ def infer_worker(method: str, settings: ModelSettings) -> dict:
             {state: lambda: backbone(input_ids=ids, use_cache=False) for state in states},
             setup=enter,
             warmup=1,
-            repeats=settings.steps,
+            repeats=settings.forward_repeats,
         )
+        aten_ops = {}
+        for state in states:
+            enter(state)
+            aten_ops[state] = harness.count_aten_ops(lambda: backbone(input_ids=ids, use_cache=False))
         generate_s = harness.time_alternating(
             {state: lambda: backbone.generate(prompt, **generation) for state in states},
             setup=enter,
@@ -184,6 +189,7 @@ def infer_worker(method: str, settings: ModelSettings) -> dict:
     return {
         "states": states,
         "forward_s": forward_s,
+        "aten_ops_per_forward": aten_ops,
         "tokens_per_s": {state: [tokens / seconds for seconds in times] for state, times in generate_s.items()},
     }
 
@@ -240,6 +246,7 @@ def summarise_infer(results: dict[str, list[dict]]) -> dict:
                 "forward_s": harness.median([t for run in source for t in run["forward_s"][state]]),
                 "tokens_per_s": harness.median([t for run in source for t in run["tokens_per_s"][state]]),
                 "forward_vs_base": harness.median([_ratio(run["forward_s"], state) for run in source]),
+                "aten_ops_per_forward": runs[0]["aten_ops_per_forward"][state],
                 "generate_vs_base": harness.median([_ratio(run["tokens_per_s"], state) for run in source]),
             }
     return {"variants": rows}
@@ -265,6 +272,7 @@ TRAIN_COLUMNS = [
 INFER_COLUMNS = [
     ("forward (s)", field_of("forward_s")),
     ("forward × base", field_of("forward_vs_base")),
+    ("aten ops / forward", field_of("aten_ops_per_forward")),
     ("generate tokens/s", field_of("tokens_per_s")),
     ("generate × base", field_of("generate_vs_base")),
 ]

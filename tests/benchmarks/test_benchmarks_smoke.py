@@ -23,7 +23,7 @@ from benchmarks.adapters import StepFlops, attach  # noqa: E402
 from gift import GIFTConfig, GIFTWrapper  # noqa: E402
 
 TINY_STACK = "--layers 2 --tokens 16 --d-model 64 --d-kv 16 --rank 4 --rounds 1 --warmup 1 --steps 1 --threads 1"
-TINY_MODEL = "--model tiny-llama --rank 4 --length 16 --infer-length 16 --new-tokens 4 --rounds 1 --warmup 1 --steps 1"
+TINY_MODEL = "--model tiny-llama --rank 4 --length 16 --infer-length 16 --new-tokens 4 --rounds 1 --warmup 1 --steps 1 --forward-repeats 1"
 
 
 def run_module(module: str, flags: str, output: Path) -> dict:
@@ -70,7 +70,7 @@ def test_whole_model_trains_and_generates_with_every_variant(tmp_path):
 def test_targets_command_reports_every_target(tmp_path, capsys):
     flags = (
         "--layers 1 --tokens 16 --d-model 64 --d-kv 16 --rank 4 --model tiny-llama --infer-length 16 --new-tokens 4 "
-        f"--rounds 1 --steps 1 --threads 1 --in-process --output {tmp_path / 't.json'}"
+        f"--rounds 1 --steps 1 --forward-repeats 1 --threads 1 --in-process --output {tmp_path / 't.json'}"
     )
     status = targets.main(flags.split())
     rows = json.loads((tmp_path / "t.json").read_text())["targets"]
