@@ -46,6 +46,7 @@ def main(path: Path) -> None:
         assert sorted(saved["optimizer"]["state"]) == sorted(saved["trainable"])
         assert all(torch.equal(now[k], saved["trainable"][k]) for k in saved["trainable"])
         print("FSDP checkpoint round trip ok")
+    dist.barrier()  # no rank tears gloo down while the other still talks to it (aborts with SIGABRT otherwise)
     dist.destroy_process_group()
 
 
