@@ -146,6 +146,24 @@ def trainable(model: nn.Module) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
+def causal_lm_train_step(
+    model: nn.Module, ids: torch.Tensor, after: Callable[[], None] | None = None
+) -> Callable[[], None]:
+    """One training step of a causal LM on `ids` (forward with labels, backward, AdamW on what trains)."""
+    params = trainable(model)
+    optimizer = torch.optim.AdamW(params, lr=1e-4) if params else None
+
+    def step() -> None:
+        model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+        if optimizer is not None:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        if after is not None:
+            after()
+
+    return step
+
+
 def target_shapes(model: nn.Module, targets: Sequence[str]) -> list[tuple[int, int]]:
     """(d_in, d_out) of every target nn.Linear of the (unwrapped) model."""
     return [

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import torch
 
 from benchmarks import harness
-from benchmarks.adapters import attach, load_lazy_modules, trainable
+from benchmarks.adapters import attach, causal_lm_train_step, load_lazy_modules, trainable
 from benchmarks.harness import field_of
 
 GPU_VARIANTS = ("floor", "gift", "lora")
@@ -101,14 +101,7 @@ def worker(variant: str, settings: GPUSettings) -> dict:
         backbone, variant, targets=settings.targets, rank=settings.rank, adapter_dtype=settings.adapter_dtype
     )
     params = trainable(model)
-    optimizer = torch.optim.AdamW(params, lr=1e-4) if params else None
-
-    def step() -> None:
-        model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
-        if optimizer is not None:
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-        synchronize(settings.device)
+    step = causal_lm_train_step(model, ids, after=lambda: synchronize(settings.device))
 
     wall = harness.time_calls(step, warmup=settings.warmup, repeats=settings.steps)
     peak_gib = torch.cuda.max_memory_allocated() / 2**30 if cuda else None

@@ -35,6 +35,7 @@ from benchmarks.adapters import (
     BaseSwitch,
     StepFlops,
     attach,
+    causal_lm_train_step,
     load_lazy_modules,
     target_shapes,
     time_with_floor,
@@ -128,13 +129,7 @@ def train_worker(variant: str, settings: ModelSettings) -> dict:
     with harness.PeakMemory() as memory:
         model = attach(backbone, variant, targets=settings.targets, rank=settings.rank)
         params = trainable(model)
-        optimizer = torch.optim.AdamW(params, lr=1e-4) if params else None
-
-        def step() -> None:
-            model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
-            if optimizer is not None:
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
+        step = causal_lm_train_step(model, ids)
 
         for _ in range(settings.warmup):
             step()
