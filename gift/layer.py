@@ -21,6 +21,20 @@ def layer_shape(layer: nn.Module) -> tuple[int, int]:
     return d_out, d_in
 
 
+def add_product(base: torch.Tensor, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    """base + left @ right for base (..., n), left (..., k), right (k, n).
+
+    When the dtypes agree it is one `addmm` over the flattened leading dims: the product is accumulated into
+    the copy of `base` by the GEMM itself, with no (..., n) temporary and no separate elementwise pass (in
+    forward, and its backward passes the gradient to `base` untouched). Otherwise the product is computed in
+    `left`'s dtype and cast, e.g. fp32 θ on a bf16 model.
+    """
+    if base.dtype != left.dtype or right.dtype != left.dtype:
+        return base + (left @ right).to(base.dtype)
+    flat = torch.addmm(base.reshape(-1, base.shape[-1]), left.reshape(-1, left.shape[-1]), right)
+    return flat.view(base.shape)
+
+
 class GIFTLinear(nn.Module):
     """y = Ŵ x + b with Ŵ = W (I + φ ψ), i.e. ŷ = W x + b + ΔW x, ΔW = out(block(in(W))).
 
@@ -102,8 +116,7 @@ class GIFTLinear(nn.Module):
         in_weight, out_weight = in_proj.weight, out_proj.weight  # φᵀ: (r, d_in), ψᵀ: (d_in, r)
         x_theta = x if x.dtype == in_weight.dtype else x.to(in_weight.dtype)
         coefficients = x_theta @ out_weight  # ψ x: (..., r)
-        edit = coefficients @ in_weight  # φ ψ x: (..., d_in)
-        out = self.base_layer(x + (edit if edit.dtype == x.dtype else edit.to(x.dtype)))  # W (x + φ ψ x) + b
+        out = self.base_layer(add_product(x, coefficients, in_weight))  # W (x + φ ψ x) + b
         in_bias, out_bias = in_proj.bias, out_proj.bias
         if in_bias is None and out_bias is None:
             return out
@@ -122,12 +135,14 @@ class GIFTLinear(nn.Module):
         for index, (rows, generator) in enumerate(self._slices):
             x_theta = x.to(generator.dtype)
             generated = self._generated_b(index, weight[rows], generator)  # G_s: (d_out_s, r)
-            update = (x_theta @ generator.out_proj.weight) @ generated.T  # G_s ψ x: (..., d_out_s)
-            if generator.out_proj.bias is not None:
-                update = update + (x_theta @ generator.out_proj.bias).unsqueeze(-1)
-            updates.append((rows, update.to(out.dtype)))
-        if len(updates) == 1 and (updates[0][0].stop - updates[0][0].start) == self.d_out:
-            return out + updates[0][1]
+            coefficients = x_theta @ generator.out_proj.weight  # ψ x: (..., r)
+            out_bias = generator.out_proj.bias
+            bias_term = None if out_bias is None else (x_theta @ out_bias).unsqueeze(-1)  # b_outᵀ x: (..., 1)
+            if rows.stop - rows.start == self.d_out:  # the whole layer: W x + b + G ψ x in one addmm
+                out = add_product(out, coefficients, generated.T)
+                return out if bias_term is None else out + bias_term.to(out.dtype)
+            update = coefficients @ generated.T  # G_s ψ x: (..., d_out_s)
+            updates.append((rows, (update if bias_term is None else update + bias_term).to(out.dtype)))
         pieces, cursor = [], 0  # concatenate slice updates with zero gaps: no in-place writes on autograd outputs
         for rows, update in updates + [(slice(self.d_out, self.d_out), None)]:
             if rows.start > cursor:

@@ -42,10 +42,14 @@ def randomise_theta(model: GIFTWrapper, std: float = 0.2) -> None:
 def literal_weight(layer: GIFTLinear) -> torch.Tensor:
     """Ŵ (d_out × d_in) built the slow way: W + ΔW per slice, ΔW = out(block(in(W)))."""
     base = layer.base_layer
-    weight = (base.weight.T if isinstance(base, Conv1D) else base.weight).clone()
+    weight = base.weight.T if isinstance(base, Conv1D) else base.weight
+    pieces, cursor = [], 0  # concatenated, not written in place, so that gradients flow to θ
     for rows, generator in layer._slices:
-        weight[rows] = weight[rows] + generator.out_proj(generator.block(generator.in_proj(weight[rows])))
-    return weight
+        pieces.append(weight[cursor : rows.start])
+        pieces.append(weight[rows] + generator.out_proj(generator.block(generator.in_proj(weight[rows]))))
+        cursor = rows.stop
+    pieces.append(weight[cursor:])
+    return torch.cat(pieces)
 
 
 def reference_forward(model: GIFTWrapper, x: torch.Tensor) -> torch.Tensor:

@@ -31,6 +31,35 @@ def test_linear_generator_matches_literal_formula(tokens, biases):
     torch.testing.assert_close(model(x), reference_forward(model, x), rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("tokens", [1, 300])  # `up` always input-side; `down` generated-B from 24 tokens on
+@pytest.mark.parametrize("biases", [(False, False), (True, True)])
+def test_gradients_match_literal_formula(tokens, biases):
+    config = GIFTConfig(
+        rank=RANK, target_modules=["up", "down"], in_projection_bias=biases[0], out_projection_bias=biases[1]
+    )
+    model = build(config)
+    x = torch.randn(2, tokens, D_IN, dtype=torch.float64, requires_grad=True)
+    inputs = [x, *model.gift_parameters()]
+    grads = torch.autograd.grad(model(x).square().sum(), inputs)
+    expected = torch.autograd.grad(reference_forward(model, x).square().sum(), inputs)
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("tokens", [1, 300])
+@pytest.mark.parametrize(("backbone_dtype", "theta_dtype"), [("bfloat16", "float32"), ("float32", "bfloat16")])
+def test_mixed_dtypes_follow_the_literal_formula(tokens, backbone_dtype, theta_dtype):
+    # A bf16 model with fp32 θ (the LLM recipe) and the converse: the output keeps the backbone's dtype.
+    model = build(GIFTConfig(rank=RANK, target_modules=["up", "down"], out_projection_bias=True))
+    x = torch.randn(2, tokens, D_IN, dtype=torch.float64)
+    expected = reference_forward(model, x)
+    model.backbone.to(getattr(torch, backbone_dtype))
+    model.gift_generators.to(getattr(torch, theta_dtype))
+    out = model(x.to(getattr(torch, backbone_dtype)))
+    assert out.dtype == getattr(torch, backbone_dtype)
+    torch.testing.assert_close(out.double(), expected, rtol=0.05, atol=0.05)
+
+
 @pytest.mark.parametrize("form", ["_forward_input_side", "_forward_generated_b"])
 def test_both_forms_agree_on_every_layer(form):
     config = GIFTConfig(rank=RANK, target_modules=["up", "down"], in_projection_bias=True, out_projection_bias=True)
