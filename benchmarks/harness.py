@@ -8,8 +8,8 @@ Method (the same for every benchmark):
   order rotated by k, so slow drift of the machine is spread over all of them.
 * Paired ratios. Inside its process a variant is timed alternately with the bare model on the same weights
   (its adapted layers swapped out for their base layers, `BaseSwitch`): `steps` calls of each, the order
-  rotated every repeat. A ratio such as "× floor" is median(variant) / median(bare) within one process, then
-  the median over rounds; "× LoRA" divides two such ratios. Process-to-process differences (where memory
+  rotated every repeat. A ratio such as "× floor" is the median, over every repeat of every round, of
+  variant / bare within that repeat (`paired_ratio`); "× LoRA" divides two such ratios. Process-to-process differences (where memory
   landed, what the neighbours were doing) cancel; on this shared 2-core machine they reach ±10 %, more
   than the differences the targets ask about. Absolute times are medians over every timed call.
 * Peak memory (`PeakMemory`) comes from a separate pass, one process per variant that times nothing and
@@ -292,8 +292,10 @@ def median(values: Sequence[float | None]) -> float | None:
 
 
 def paired_ratio(results: Sequence[dict], key: str, reference: str) -> float | None:
-    """Median over processes of median(key) / median(reference), both timed in the same process."""
-    ratios = [median(r[key]) / median(r[reference]) for r in results if r.get(key) and r.get(reference)]
+    """Median of key[k] / reference[k] over every repeat k of every process: the two calls of one repeat ran
+    within a few calls of each other (`time_alternating`), in one process on the same weights. Pooling the
+    pairs gives the median rounds × repeats samples, not one ratio per process."""
+    ratios = [a / b for r in results for a, b in zip(r.get(key) or [], r.get(reference) or [], strict=False)]
     return median(ratios)
 
 
@@ -321,14 +323,21 @@ def environment() -> dict[str, Any]:
             cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
     except OSError:
         pass
-    import transformers
+    import importlib.metadata
+
+    def version(package: str) -> str | None:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
 
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "transformers": transformers.__version__,
+        "transformers": version("transformers"),
+        "peft": version("peft"),
         "python": platform.python_version(),
     }
 
@@ -368,5 +377,7 @@ def write_json(path: str, payload: dict) -> None:
     if not target.is_absolute():
         target = REPO_ROOT / target
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    partial = target.with_name(target.name + ".partial")  # written whole, then renamed: never a torn file
+    partial.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, target)
     log(f"wrote {target}")

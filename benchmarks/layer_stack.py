@@ -35,7 +35,7 @@ class StackSettings:
     variants: list[str] = field(default_factory=lambda: list(TRAIN_VARIANTS), metadata={"help": "variants to run"})
     rounds: int = field(default=3, metadata={"help": "interleaved rounds, one process per variant per round"})
     warmup: int = field(default=2, metadata={"help": "untimed steps per process (peak memory is taken over them)"})
-    steps: int = field(default=3, metadata={"help": "timed steps per process"})
+    steps: int = field(default=5, metadata={"help": "timed steps per process"})
     seed: int = field(default=0, metadata={"help": "seed of weights and inputs"})
     threads: int = field(default=0, metadata={"help": "torch threads per worker (0: torch's default, one per core)"})
     in_process: bool = field(default=False, metadata={"help": "run variants in this process (tests only)"})

@@ -30,7 +30,7 @@ class TargetSettings:
     infer_length: int = field(default=512, metadata={"help": "inference forward: tokens (batch 1)"})
     new_tokens: int = field(default=32, metadata={"help": "greedy tokens generated per call"})
     rounds: int = field(default=3, metadata={"help": "interleaved rounds of every benchmark"})
-    steps: int = field(default=3, metadata={"help": "timed training steps and generate calls per process"})
+    steps: int = field(default=5, metadata={"help": "timed training steps and generate calls per process"})
     forward_repeats: int = field(default=10, metadata={"help": "timed inference forwards per process and state"})
     threads: int = field(default=0, metadata={"help": "torch threads per worker (0: one per core)"})
     in_process: bool = field(default=False, metadata={"help": "run variants in this process (tests only)"})

@@ -64,7 +64,7 @@ class ModelSettings:
     new_tokens: int = field(default=32, metadata={"help": "greedy tokens generated per call"})
     rounds: int = field(default=3, metadata={"help": "interleaved rounds, one process per variant per round"})
     warmup: int = field(default=2, metadata={"help": "untimed calls per process (training peak memory: over these)"})
-    steps: int = field(default=3, metadata={"help": "timed training steps and generate calls per process and state"})
+    steps: int = field(default=5, metadata={"help": "timed training steps and generate calls per process and state"})
     forward_repeats: int = field(default=10, metadata={"help": "timed inference forwards per process and state"})
     seed: int = field(default=0, metadata={"help": "seed of θ, random weights and token ids"})
     threads: int = field(default=0, metadata={"help": "torch threads per worker (0: torch's default, one per core)"})
@@ -229,8 +229,8 @@ def summarise_train(
 
 
 def summarise_infer(results: dict[str, list[dict]]) -> dict:
-    """One row per state; ratios are taken against the base model timed in the same process, then the median
-    over processes. The base row pools the base timings of every process."""
+    """One row per state; ratios pair each call with the base model's call of the same repeat, in the same
+    process (`harness.paired_ratio`). The base row pools the base timings of every process."""
     rows: dict[str, dict] = {}
     for runs in results.values():
         for state in runs[0]["states"]:
@@ -240,15 +240,11 @@ def summarise_infer(results: dict[str, list[dict]]) -> dict:
             rows[state] = {
                 "forward_s": harness.median([t for run in source for t in run["forward_s"][state]]),
                 "tokens_per_s": harness.median([t for run in source for t in run["tokens_per_s"][state]]),
-                "forward_vs_base": harness.median([_ratio(run["forward_s"], state) for run in source]),
+                "forward_vs_base": harness.paired_ratio([run["forward_s"] for run in source], state, "base"),
                 "aten_ops_per_forward": runs[0]["aten_ops_per_forward"][state],
-                "generate_vs_base": harness.median([_ratio(run["tokens_per_s"], state) for run in source]),
+                "generate_vs_base": harness.paired_ratio([run["tokens_per_s"] for run in source], state, "base"),
             }
     return {"variants": rows}
-
-
-def _ratio(samples: dict[str, list[float]], state: str) -> float:
-    return harness.median(samples[state]) / harness.median(samples["base"])
 
 
 TRAIN_COLUMNS = [
