@@ -32,7 +32,13 @@ class TargetSettings:
     rounds: int = field(default=3, metadata={"help": "interleaved rounds of every benchmark"})
     steps: int = field(default=5, metadata={"help": "timed training steps and generate calls per process"})
     forward_repeats: int = field(default=10, metadata={"help": "timed inference forwards per process and state"})
-    threads: int = field(default=0, metadata={"help": "torch threads per worker (0: one per core)"})
+    threads: int = field(
+        default=1,
+        metadata={
+            "help": "torch threads per worker (0: one per core). 1 by default: on a shared 2-core machine a "
+            "2-thread GEMM waits for the slower core (BENCHMARKS.md), which blurs few-percent differences"
+        },
+    )
     in_process: bool = field(default=False, metadata={"help": "run variants in this process (tests only)"})
     output: str = field(default="benchmarks/results/targets.json", metadata={"help": "JSON results ('' for none)"})
 

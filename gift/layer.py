@@ -24,12 +24,13 @@ def layer_shape(layer: nn.Module) -> tuple[int, int]:
 def add_product(base: torch.Tensor, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     """base + left @ right for base (..., n), left (..., k), right (k, n).
 
-    When the dtypes agree it is one `addmm` over the flattened leading dims: the product is accumulated into
-    the copy of `base` by the GEMM itself, with no (..., n) temporary and no separate elementwise pass (in
-    forward, and its backward passes the gradient to `base` untouched). Otherwise the product is computed in
-    `left`'s dtype and cast, e.g. fp32 θ on a bf16 model.
+    When the dtypes agree, or autocast picks one dtype for all three, it is one `addmm` over the flattened
+    leading dims: the GEMM accumulates the product into its copy of `base`, with no (..., n) temporary and
+    no separate elementwise pass (its backward hands the gradient to `base` untouched). Otherwise, e.g. fp32
+    θ on a bf16 model without autocast, the product is computed in `left`'s dtype and cast.
     """
-    if base.dtype != left.dtype or right.dtype != left.dtype:
+    same_dtype = base.dtype == left.dtype == right.dtype
+    if not same_dtype and not torch.is_autocast_enabled(base.device.type):
         return base + (left @ right).to(base.dtype)
     flat = torch.addmm(base.reshape(-1, base.shape[-1]), left.reshape(-1, left.shape[-1]), right)
     return flat.view(base.shape)

@@ -60,6 +60,20 @@ def test_mixed_dtypes_follow_the_literal_formula(tokens, backbone_dtype, theta_d
     torch.testing.assert_close(out.double(), expected, rtol=0.05, atol=0.05)
 
 
+@pytest.mark.parametrize("tokens", [1, 300])
+def test_bf16_autocast_follows_the_literal_formula(tokens):
+    # The engine's mixed precision: fp32 θ and weights, matmuls under bf16 autocast (one fused addmm per form).
+    model = build(GIFTConfig(rank=RANK, target_modules=["up", "down"], out_projection_bias=True))
+    x = torch.randn(2, tokens, D_IN, dtype=torch.float64)
+    expected = reference_forward(model, x)
+    model.float()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x.float())
+        out.float().square().mean().backward()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in model.gift_parameters())
+    torch.testing.assert_close(out.double(), expected, rtol=0.05, atol=0.05)
+
+
 @pytest.mark.parametrize("form", ["_forward_input_side", "_forward_generated_b"])
 def test_both_forms_agree_on_every_layer(form):
     config = GIFTConfig(rank=RANK, target_modules=["up", "down"], in_projection_bias=True, out_projection_bias=True)
