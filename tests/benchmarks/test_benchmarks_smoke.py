@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `benchmarks` is a folder of the repository, not an installed package
     sys.path.insert(0, str(REPO))
 
-from benchmarks import gpu_throughput, layer_stack, targets, whole_model  # noqa: E402
+from benchmarks import gpu_throughput, layer_stack, single_layer, targets, whole_model  # noqa: E402
 from benchmarks.adapters import StepFlops, attach  # noqa: E402
 from gift import GIFTConfig, GIFTWrapper  # noqa: E402
 
@@ -120,3 +120,19 @@ def test_flop_formula_picks_the_form_the_library_picks(tokens):
             library_input_side = layer._input_side_is_cheaper(x)
         assert library_input_side == (flops.gift_input_side <= flops.gift_generated_b)
         assert flops.gift == min(flops.gift_input_side, flops.gift_generated_b)
+
+
+def test_single_layer_times_every_form_against_the_floor(tmp_path):
+    flags = "--d-in 64 --d-out 16 --tokens 32 --rank 4 --warmup 1 --repeats 2 --profile"
+    summary = run_module("benchmarks.single_layer", flags, tmp_path / "layer.json")
+    rows = summary["forms"]
+    assert list(rows) == list(single_layer.FORMS)
+    assert rows["floor"]["overhead_ms"] == 0 and all(row["step_ms"] > 0 for row in rows.values())
+    assert "aten::mm" in summary["profiles"]["gift-input-side"]
+    assert [len(times) for times in summary["raw"].values()] == [2] * len(single_layer.FORMS)
+
+
+def test_single_layer_needs_the_floor():
+    settings, _ = single_layer.harness.parse_settings(single_layer.LayerSettings, ["--forms", "gift"], None)
+    with pytest.raises(ValueError, match="must include 'floor'"):
+        single_layer.run(settings)
