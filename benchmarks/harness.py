@@ -28,6 +28,7 @@ Method (the same for every benchmark):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gc
 import json
@@ -37,7 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,12 +91,24 @@ def check_variants(given: Sequence[str], allowed: Sequence[str], flag: str) -> N
 
 # ---------------------------------------------------------------------------------------------- processes
 def call_worker(worker: Worker, variant: str, settings: Any) -> dict:
-    """Run one variant with the settings' thread count, recording the machine's load around it."""
-    if getattr(settings, "threads", 0):
-        torch.set_num_threads(settings.threads)
-    load_before = os.getloadavg()[0]
-    result = worker(variant, settings)
-    return {**result, "load_average": [load_before, os.getloadavg()[0]], "threads": torch.get_num_threads()}
+    """Run one variant with the settings' thread count, recording the machine's load around it. The caller's
+    thread count is restored afterwards (in-process runs share the interpreter with their caller)."""
+    with torch_threads(getattr(settings, "threads", 0)):
+        load_before = os.getloadavg()[0]
+        result = worker(variant, settings)
+        return {**result, "load_average": [load_before, os.getloadavg()[0]], "threads": torch.get_num_threads()}
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch's intra-op thread count set to `threads` (0: left as it is) inside the block, restored after."""
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def worker_main(worker: Worker, variant: str, settings: Any) -> None:

@@ -91,10 +91,12 @@ def run(settings: LayerSettings) -> dict:
     harness.check_variants(settings.forms, FORMS, "--forms")
     if "floor" not in settings.forms:
         raise ValueError(f"--forms {settings.forms} must include 'floor': every overhead is paired with it.")
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
-    steps = build_steps(settings)
-    seconds = harness.time_alternating(steps, setup=lambda form: None, warmup=settings.warmup, repeats=settings.repeats)
+    with harness.torch_threads(settings.threads):
+        steps = build_steps(settings)
+        seconds = harness.time_alternating(
+            steps, setup=lambda form: None, warmup=settings.warmup, repeats=settings.repeats
+        )
+        profiles = {form: profile(step) for form, step in steps.items()} if settings.profile else None
     flops = StepFlops.of([(settings.d_in, settings.d_out)], settings.tokens, settings.rank)
     extra = {
         "floor": 0,
@@ -113,8 +115,8 @@ def run(settings: LayerSettings) -> dict:
             "extra_gmac": extra[form] / 1e9,
         }
     summary = {"settings": dict(settings.__dict__), "forms": rows, "raw": seconds}
-    if settings.profile:
-        summary["profiles"] = {form: profile(step) for form, step in steps.items()}
+    if profiles is not None:
+        summary["profiles"] = profiles
     summary["environment"] = harness.environment()
     harness.write_json(settings.output, summary)
     return summary
