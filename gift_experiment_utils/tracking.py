@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import uuid
 import os
 import platform
 import re
 import resource
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
