@@ -9,9 +9,9 @@ Method (the same for every benchmark):
 * Paired ratios. Inside its process a variant is timed alternately with the bare model on the same weights
   (its adapted layers swapped out for their base layers, `BaseSwitch`): `steps` calls of each, the order
   rotated every repeat. A ratio such as "× floor" is the median, over every repeat of every round, of
-  variant / bare within that repeat (`paired_ratio`); "× LoRA" divides two such ratios. Process-to-process differences (where memory
-  landed, what the neighbours were doing) cancel; on this shared 2-core machine they reach ±10 %, more
-  than the differences the targets ask about. Absolute times are medians over every timed call.
+  variant / bare within that repeat (`paired_ratio`); "× LoRA" divides two such ratios. Process-to-process
+  differences (where memory landed, what the neighbours were doing) cancel; on this shared 2-core machine
+  they reach ±10 %, more than the differences the targets ask about. Absolute times are medians over every timed call.
 * Peak memory (`PeakMemory`) comes from a separate pass, one process per variant that times nothing and
   runs with glibc's mmap threshold fixed at 1 MiB (`MEMORY_ENV`; every tensor of 1 MiB or more is mapped
   on allocation and unmapped on free, so resident memory follows the live tensors; the default dynamic
