@@ -98,21 +98,13 @@ def run(settings: LayerSettings) -> dict:
         )
         profiles = {form: profile(step) for form, step in steps.items()} if settings.profile else None
     flops = StepFlops.of([(settings.d_in, settings.d_out)], settings.tokens, settings.rank)
-    extra = {
-        "floor": 0,
-        "lora": flops.lora,
-        "gift": flops.gift,
-        "gift-input-side": flops.gift_input_side,
-        "gift-generated-b": flops.gift_generated_b,
-        "naive": flops.naive,
-    }
     rows = {}
     for form, times in seconds.items():
         overheads = [t - f for t, f in zip(times, seconds["floor"], strict=True)]  # same repeat, back to back
         rows[form] = {
             "step_ms": 1e3 * harness.median(times),
             "overhead_ms": 1e3 * harness.median(overheads),
-            "extra_gmac": extra[form] / 1e9,
+            "extra_gmac": flops.extra(form.replace("-", "_")) / 1e9,  # gift-input-side → StepFlops.gift_input_side
         }
     summary = {"settings": dict(settings.__dict__), "forms": rows, "raw": seconds}
     if profiles is not None:
