@@ -18,6 +18,7 @@ from torch import nn
 
 from benchmarks import harness
 from gift import GIFTConfig, GIFTWrapper
+from gift.fused import form_costs
 
 TRAIN_VARIANTS = ("floor", "gift", "lora", "naive")
 
@@ -178,10 +179,13 @@ def target_shapes(model: nn.Module, targets: Sequence[str]) -> list[tuple[int, i
 class StepFlops:
     """Multiply-adds of one training step (forward + backward) that each variant adds to the frozen floor.
 
-    Per target layer d_in → d_out, T tokens, rank r; W is frozen, so no weight gradient of W is ever formed:
+    Per target layer d_in → d_out, T tokens, rank r, the layer input needing a gradient; W is frozen, so
+    no weight gradient of W is ever formed:
       lora          3·T·r·(d_in + d_out)                 A x and B(A x); backward: input grad, dA, dB
-      gift input    6·T·r·d_in                           ψ x and φ(ψ x); backward: input grad (2), dφ, dψ
-      gift gen-B    3·T·r·(d_in + d_out) + 2·d_out·d_in·r   LoRA with B = G = W φ; G and dφ = Wᵀ dG once a step
+      gift input    6·T·r·d_in                           ψ x and φ(ψ x); backward: dc, dc ψᵀ, dψ, dφ
+      gift gen-B    T·r·(4·d_in + 2·d_out) + d_out·d_in·r  ψ x, G = W φ once a step, G(ψ x); dc = dy G,
+                                                         dc ψᵀ, dψ, dφᵀ = cᵀ (dy W) (the fused node;
+                                                         both GIFT counts come from `gift.fused.form_costs`)
       gift          the cheaper of the two, per layer: the rule GIFTLinear applies
       naive         3·T·d_in·d_out + 5·d_out·d_in·r      x ΔWᵀ, its input grad and dΔW; ΔW = (W φ) ψ and 3 grads
     The floor itself costs 2·T·d_in·d_out per layer: forward and input gradient.
@@ -197,8 +201,7 @@ class StepFlops:
     @classmethod
     def of(cls, shapes: Sequence[tuple[int, int]], tokens: int, rank: int) -> StepFlops:
         t, r = tokens, rank
-        input_side = [6 * t * r * i for i, o in shapes]
-        generated_b = [3 * t * r * (i + o) + 2 * o * i * r for i, o in shapes]
+        input_side, generated_b = zip(*(form_costs(t, i, o, r, backward=True) for i, o in shapes), strict=True)
         return cls(
             floor=sum(2 * t * i * o for i, o in shapes),
             lora=sum(3 * t * r * (i + o) for i, o in shapes),

@@ -6,9 +6,11 @@ import torch
 from torch import nn
 from transformers.pytorch_utils import Conv1D
 
+from .fused import GIFTProduct, form_costs
 from .generator import GIFTGenerator
 
 SUPPORTED_BASE_LAYERS = (nn.Linear, Conv1D)
+FORMS = ("input_side", "generated_b")
 
 
 def weight_out_in(layer: nn.Module) -> torch.Tensor:
@@ -29,8 +31,9 @@ def add_product(base: torch.Tensor, left: torch.Tensor, right: torch.Tensor) -> 
     no separate elementwise pass (its backward hands the gradient to `base` untouched). Otherwise, e.g. fp32
     θ on a bf16 model without autocast, the product is computed in `left`'s dtype and cast.
     """
-    same_dtype = base.dtype == left.dtype == right.dtype
-    if not same_dtype and not torch.is_autocast_enabled(base.device.type):
+    dtypes = {base.dtype, left.dtype, right.dtype}
+    autocast = torch.is_autocast_enabled(base.device.type) and torch.float64 not in dtypes  # it skips float64
+    if len(dtypes) > 1 and not autocast:
         return base + (left @ right).to(base.dtype)
     flat = torch.addmm(base.reshape(-1, base.shape[-1]), left.reshape(-1, left.shape[-1]), right)
     return flat.view(base.shape)
@@ -50,6 +53,10 @@ class GIFTLinear(nn.Module):
           ŷ_s = W_s x + b_s + G_s (ψ x) + 1 b_outᵀ x,   G_s = block(W_s φ + b_in) ∈ R^{d_out_s×r}
       LoRA with a generated B: r·(d_in + d_out) per token plus d_out·d_in·r once per call. Under
       `torch.no_grad` (evaluation, generation) G_s is cached until θ or W changes.
+
+    Training a linear generator without biases on a frozen, plain base layer runs either form as one
+    autograd node with a hand-written backward (`gift.fused.GIFTProduct`, which also counts the costs);
+    everything else goes through plain autograd with the same math.
 
     `slices` holds (row range, generator) pairs: one pair covering all rows for a plain target, one per
     enabled slice for a fused projection such as timm's `attn.qkv`.
@@ -86,28 +93,72 @@ class GIFTLinear(nn.Module):
         return f"d_in={self.d_in}, d_out={self.d_out}, rows=[{rows}], merged={self.merged}"
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *, form: str | None = None) -> torch.Tensor:
+        """ŷ for input x (..., d_in). `form` ("input_side" or "generated_b") forces one exact form, for
+        benchmarks and tests; by default each call takes the one with fewer multiply-adds."""
         if self.merged or self.disabled:
             return self.base_layer(x)
-        if self._input_side_is_cheaper(x):
-            return self._forward_input_side(x)
-        return self._forward_generated_b(x)
+        if form is not None and form not in FORMS:
+            raise ValueError(f"form={form!r} is not a GIFT form; choose one of {FORMS} or None (the cheaper).")
+        if form == "input_side" and not self._input_side_applies():
+            raise ValueError(
+                "form='input_side' needs the linear generator on a whole (unsliced) layer; this layer "
+                f"({self.extra_repr()}) only has the generated-B form."
+            )
+        fused = self._fused_arguments(x)
+        input_side = self._input_side_is_cheaper(x, fused=fused is not None) if form is None else form == "input_side"
+        if fused is not None:
+            return GIFTProduct.apply(*fused, input_side)
+        return self._forward_input_side(x) if input_side else self._forward_generated_b(x)
 
-    def _input_side_is_cheaper(self, x: torch.Tensor) -> bool:
+    def _input_side_applies(self) -> bool:
         (rows, generator), *rest = self._slices
-        if rest or not generator.is_linear or (rows.stop - rows.start) != self.d_out:
+        return not rest and generator.is_linear and rows.stop - rows.start == self.d_out
+
+    def _input_side_is_cheaper(self, x: torch.Tensor, *, fused: bool) -> bool:
+        if not self._input_side_applies():
             return False
-        tokens, r, d_in, d_out = x.numel() // self.d_in, generator.rank, self.d_in, self.d_out
-        if torch.is_grad_enabled():
-            # Multiply-adds of forward + backward. Per-token products triple (input gradient and one weight
-            # gradient each); G = W φ costs its forward and dφ = Wᵀ dG once per call (W is frozen, no dW).
-            # E.g. Llama-3-8B v_proj (4096→1024), r=64: generated-B is the cheaper one from 911 tokens on.
-            input_side = 6 * r * d_in * tokens
-            generated_b = 3 * r * (d_in + d_out) * tokens + 2 * d_out * d_in * r
-        else:
-            input_side = 2 * r * d_in * tokens
-            generated_b = r * (d_in + d_out) * tokens + (0 if self._cache_is_valid(0) else d_out * d_in * r)
+        # E.g. Llama-3-8B v_proj (4096→1024), r=64, fused, input gradient: generated-B from 683 tokens on.
+        input_side, generated_b = form_costs(
+            x.numel() // self.d_in,
+            self.d_in,
+            self.d_out,
+            self._slices[0][1].rank,
+            backward=torch.is_grad_enabled(),
+            fused=fused,
+            input_grad=x.requires_grad,
+            cached=self._cache_is_valid(0),
+        )
         return input_side <= generated_b
+
+    def _fused_arguments(self, x: torch.Tensor) -> tuple | None:
+        """(x, W, b, φᵀ, ψᵀ) for `GIFTProduct`, in one dtype, or None where plain autograd must run.
+
+        The fused node calls no module: it applies when the base layer is exactly `nn.Linear` or `Conv1D`
+        (no subclass such as a quantised linear), has no hooks or patched forward (accelerate offloading,
+        DeepSpeed ZeRO-3), its weight is frozen, and the generator is linear without biases. Under
+        autocast all five are cast to the autocast dtype first, as autocast would cast them op by op.
+        """
+        if not torch.is_grad_enabled() or not self._input_side_applies():
+            return None
+        generator, base = self._slices[0][1], self.base_layer
+        if generator.in_proj.bias is not None or generator.out_proj.bias is not None:
+            return None
+        if type(base) not in SUPPORTED_BASE_LAYERS or base._forward_hooks or base._forward_pre_hooks:
+            return None
+        weight = weight_out_in(base)
+        if "forward" in vars(base) or weight.requires_grad:
+            return None
+        tensors = [x, weight, base.bias, generator.in_proj.weight, generator.out_proj.weight]
+        device_type = x.device.type
+        if torch.is_autocast_enabled(device_type):
+            dtype = torch.get_autocast_dtype(device_type)
+            if any(t is not None and t.dtype == torch.float64 for t in tensors):  # autocast leaves these alone
+                return None
+            return tuple(None if t is None else t.to(dtype) for t in tensors)
+        if len({t.dtype for t in tensors if t is not None}) > 1:
+            return None  # e.g. fp32 θ on a bf16 model: the autograd forms compute θ's products in θ's dtype
+        return tuple(tensors)
 
     def _forward_input_side(self, x: torch.Tensor) -> torch.Tensor:
         # Called once per token per layer in unmerged generation: look each module attribute up once and

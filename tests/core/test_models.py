@@ -69,7 +69,9 @@ def test_smollm2_generate_merged_equals_unmerged(smollm2):
 
 def test_smollm2_gradient_checkpointing(smollm2):
     model, tokenizer = smollm2
-    wrapped = GIFTWrapperForCausalLM(GIFTConfig(rank=4, target_modules=["q_proj", "v_proj"]), model)
+    # float64: checkpointing makes the first block's input require a gradient, which changes the order of
+    # the (exact) products in GIFT's backward; only rounding may differ.
+    wrapped = GIFTWrapperForCausalLM(GIFTConfig(rank=4, target_modules=["q_proj", "v_proj"]), model).double()
     batch = tokenizer(["Checkpointing recomputes activations."], return_tensors="pt")
     wrapped.train()
     randomise_theta(wrapped, std=0.05)
@@ -79,7 +81,7 @@ def test_smollm2_gradient_checkpointing(smollm2):
     wrapped.gradient_checkpointing_enable()
     wrapped(**batch, labels=batch["input_ids"]).loss.backward()
     for expected, p in zip(plain, wrapped.gift_parameters()):
-        torch.testing.assert_close(p.grad, expected, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(p.grad, expected, rtol=1e-9, atol=1e-12)
 
 
 def test_minilm_bert_query_value(minilm_dir):
