@@ -9,6 +9,7 @@ naive  the original release's form, written here: ΔW = out(in(W)) = W φ ψ bui
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -148,14 +149,26 @@ def trainable(model: nn.Module) -> list[nn.Parameter]:
 
 
 def causal_lm_train_step(
-    model: nn.Module, ids: torch.Tensor, after: Callable[[], None] | None = None
+    model: nn.Module,
+    ids: torch.Tensor,
+    after: Callable[[], None] | None = None,
+    *,
+    autocast_dtype: torch.dtype | None = None,
 ) -> Callable[[], None]:
-    """One training step of a causal LM on `ids` (forward with labels, backward, AdamW on what trains)."""
+    """One training step of a causal LM on `ids` (forward with labels, backward, AdamW on what trains); the
+    forward under autocast to `autocast_dtype` when given, as the engine's train.mixed_precision does."""
     params = trainable(model)
     optimizer = torch.optim.AdamW(params, lr=1e-4) if params else None
+    precision = (
+        torch.autocast(ids.device.type, dtype=autocast_dtype)
+        if autocast_dtype is not None
+        else contextlib.nullcontext()
+    )
 
     def step() -> None:
-        model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+        with precision:
+            loss = model(input_ids=ids, labels=ids, use_cache=False).loss
+        loss.backward()
         if optimizer is not None:
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)

@@ -7,7 +7,8 @@ model with random bf16 weights (nothing is downloaded). Launched by benchmarks/g
 
 Each variant runs in its own process (a fresh CUDA context, so its peak is its own), builds the model
 directly on the device, and times `steps` training steps (forward with labels, backward, AdamW on θ) after
-`warmup`, with the device synchronised. θ is float32 for both GIFT and LoRA (PEFT's default on a bf16 model);
+`warmup`, with the device synchronised. θ is float32 for both GIFT and LoRA (PEFT's default on a bf16 model)
+and the forward runs under bf16 autocast, as the engine trains the 7-8B models (train.mixed_precision=bf16);
 the input embeddings require grad in every variant, so all back-propagate through all 32 layers.
 Peak memory is `torch.cuda.max_memory_allocated` over the whole run; "over weights" subtracts the memory
 allocated once the frozen model is built.
@@ -59,6 +60,9 @@ class GPUSettings:
     device: str = field(default="cuda", metadata={"help": "torch device"})
     dtype: str = field(default="bfloat16", metadata={"help": "dtype of the frozen weights"})
     adapter_dtype: str = field(default="float32", metadata={"help": "dtype of θ (GIFT) and of A, B (LoRA)"})
+    autocast: str = field(
+        default="bfloat16", metadata={"help": "autocast dtype of the forward, as train.mixed_precision ('' for none)"}
+    )
     batch: int = field(default=1, metadata={"help": "sequences per step"})
     length: int = field(default=2048, metadata={"help": "tokens per sequence"})
     rank: int = field(default=64, metadata={"help": "r of GIFT and LoRA"})
@@ -101,7 +105,8 @@ def worker(variant: str, settings: GPUSettings) -> dict:
         backbone, variant, targets=settings.targets, rank=settings.rank, adapter_dtype=settings.adapter_dtype
     )
     params = trainable(model)
-    step = causal_lm_train_step(model, ids, after=lambda: synchronize(settings.device))
+    autocast_dtype = getattr(torch, settings.autocast) if settings.autocast else None
+    step = causal_lm_train_step(model, ids, after=lambda: synchronize(settings.device), autocast_dtype=autocast_dtype)
 
     wall = harness.time_calls(step, warmup=settings.warmup, repeats=settings.steps)
     peak_gib = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
@@ -149,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         return harness.worker_main(worker, variant, settings)
     harness.check_variants(settings.variants, GPU_VARIANTS, "--variants")
     harness.check_variants([settings.size], list(SIZES), "--size")
+    if settings.autocast:
+        harness.check_variants([settings.autocast], ["bfloat16", "float16"], "--autocast")
     if settings.device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device cuda, but no CUDA device is visible; run on a GPU machine or pass --device cpu.")
     results = harness.run_interleaved(
@@ -162,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     summary = {**summarise(settings, results), "environment": harness.environment(), "raw": results}
     harness.write_json(settings.output, summary)
     print(
-        f"{summary['device_name']}: {settings.size}, {settings.dtype} weights, batch {settings.batch}×{settings.length}, "
+        f"{summary['device_name']}: {settings.size}, {settings.dtype} weights, autocast {settings.autocast or 'off'}, batch {settings.batch}×{settings.length}, "
         f"r={settings.rank} on {settings.targets}, median of {settings.rounds}×{settings.steps} steps\n"
     )
     print(harness.variant_table(COLUMNS, summary["variants"]))

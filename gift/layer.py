@@ -23,6 +23,11 @@ def layer_shape(layer: nn.Module) -> tuple[int, int]:
     return d_out, d_in
 
 
+def autocast_enabled(device_type: str) -> bool:
+    """torch.is_autocast_enabled for the device type, False where autocast does not exist (meta tensors)."""
+    return torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type)
+
+
 def add_product(base: torch.Tensor, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     """base + left @ right for base (..., n), left (..., k), right (k, n).
 
@@ -32,7 +37,7 @@ def add_product(base: torch.Tensor, left: torch.Tensor, right: torch.Tensor) -> 
     θ on a bf16 model without autocast, the product is computed in `left`'s dtype and cast.
     """
     dtypes = {base.dtype, left.dtype, right.dtype}
-    autocast = torch.is_autocast_enabled(base.device.type) and torch.float64 not in dtypes  # it skips float64
+    autocast = autocast_enabled(base.device.type) and torch.float64 not in dtypes  # autocast skips float64
     if len(dtypes) > 1 and not autocast:
         return base + (left @ right).to(base.dtype)
     flat = torch.addmm(base.reshape(-1, base.shape[-1]), left.reshape(-1, left.shape[-1]), right)
@@ -118,7 +123,10 @@ class GIFTLinear(nn.Module):
     def _input_side_is_cheaper(self, x: torch.Tensor, *, fused: bool) -> bool:
         if not self._input_side_applies():
             return False
-        # E.g. Llama-3-8B v_proj (4096→1024), r=64, fused, input gradient: generated-B from 683 tokens on.
+        # E.g. Llama-3-8B v_proj (4096→1024), r=64, fused: generated-B from 683 tokens on. The choice assumes
+        # the input needs a gradient even where it does not (the fused backward adapts to that instead), so
+        # the output never depends bit for bit on x.requires_grad: a frozen, reloaded copy of a model being
+        # trained reproduces its outputs exactly.
         input_side, generated_b = form_costs(
             x.numel() // self.d_in,
             self.d_in,
@@ -126,7 +134,7 @@ class GIFTLinear(nn.Module):
             self._slices[0][1].rank,
             backward=torch.is_grad_enabled(),
             fused=fused,
-            input_grad=x.requires_grad,
+            input_grad=True,
             cached=self._cache_is_valid(0),
         )
         return input_side <= generated_b
@@ -151,7 +159,7 @@ class GIFTLinear(nn.Module):
             return None
         tensors = [x, weight, base.bias, generator.in_proj.weight, generator.out_proj.weight]
         device_type = x.device.type
-        if torch.is_autocast_enabled(device_type):
+        if autocast_enabled(device_type):
             dtype = torch.get_autocast_dtype(device_type)
             if any(t is not None and t.dtype == torch.float64 for t in tensors):  # autocast leaves these alone
                 return None

@@ -191,3 +191,12 @@ def test_training_takes_the_cheaper_form(tokens):
     layer = next(iter(GIFTWrapper(GIFTConfig(rank=64, target_modules=["0"]), backbone).gift_layers.values()))
     x = torch.empty(tokens, 4096, device="meta", requires_grad=True)
     assert layer._input_side_is_cheaper(x, fused=True) == (tokens <= 682)
+
+
+def test_output_does_not_depend_on_what_needs_a_gradient():
+    # 2 tokens, 64 → 8: input-side when the input needs a gradient, generated-B would be cheaper without.
+    layer = single_layer(64, 8)
+    x = torch.randn(2, 64, dtype=torch.float64)
+    trained = layer(x.clone().requires_grad_())
+    layer.generators[0].requires_grad_(False)
+    assert torch.equal(layer(x), trained)
