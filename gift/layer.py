@@ -61,7 +61,8 @@ class GIFTLinear(nn.Module):
 
     Training a linear generator without biases on a frozen, plain base layer runs either form as one
     autograd node with a hand-written backward (`gift.fused.GIFTProduct`, which also counts the costs);
-    everything else goes through plain autograd with the same math.
+    everything else goes through plain autograd with the same math. `layer.fused = False` forces plain
+    autograd (an escape hatch, and the baseline of `benchmarks.head_to_head`).
 
     `slices` holds (row range, generator) pairs: one pair covering all rows for a plain target, one per
     enabled slice for a fused projection such as timm's `attn.qkv`.
@@ -78,6 +79,7 @@ class GIFTLinear(nn.Module):
         self._slices = list(slices)
         self.merged = False
         self.disabled = False
+        self.fused = True
         self._cache: dict[int, tuple[tuple, torch.Tensor]] = {}
         self._originals: dict[int, torch.Tensor] = {}
 
@@ -147,7 +149,7 @@ class GIFTLinear(nn.Module):
         DeepSpeed ZeRO-3), its weight is frozen, and the generator is linear without biases. Under
         autocast all five are cast to the autocast dtype first, as autocast would cast them op by op.
         """
-        if not torch.is_grad_enabled() or not self._input_side_applies():
+        if not (self.fused and torch.is_grad_enabled() and self._input_side_applies()):
             return None
         generator, base = self._slices[0][1], self.base_layer
         if generator.in_proj.bias is not None or generator.out_proj.bias is not None:

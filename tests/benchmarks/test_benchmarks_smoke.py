@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `benchmarks` is a folder of the repository, not an installed package
     sys.path.insert(0, str(REPO))
 
-from benchmarks import gpu_throughput, layer_stack, single_layer, targets, whole_model  # noqa: E402
+from benchmarks import gpu_throughput, head_to_head, layer_stack, single_layer, targets, whole_model  # noqa: E402
 from benchmarks.adapters import StepFlops, attach  # noqa: E402
 from gift import GIFTConfig, GIFTWrapper  # noqa: E402
 
@@ -136,3 +136,18 @@ def test_single_layer_needs_the_floor():
     settings, _ = single_layer.harness.parse_settings(single_layer.LayerSettings, ["--forms", "gift"], None)
     with pytest.raises(ValueError, match="must include 'floor'"):
         single_layer.run(settings)
+
+
+def test_head_to_head_steps_every_variant_on_copies_of_one_stack(tmp_path):
+    flags = "--layers 2 --tokens 8 --rank 2 --d-model 16 --d-kv 8 --warmup 1 --repeats 3 --variants gift gift-autograd lora floor"
+    summary = run_module("benchmarks.head_to_head", flags, tmp_path / "h2h.json")
+    rows = summary["variants"]
+    assert list(rows) == ["gift", "gift-autograd", "lora", "floor"]
+    assert rows["lora"]["vs_baseline"] == 1 and all(row["step_s"] > 0 for row in rows.values())
+    assert [len(times) for times in summary["raw"].values()] == [3] * 4
+
+
+def test_head_to_head_needs_its_baseline():
+    settings, _ = head_to_head.harness.parse_settings(head_to_head.HeadToHeadSettings, ["--variants", "gift"], None)
+    with pytest.raises(ValueError, match="--baseline 'lora' must be one of"):
+        head_to_head.run(settings)

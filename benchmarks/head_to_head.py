@@ -1,0 +1,132 @@
+"""GIFT against PEFT LoRA head to head: copies of one frozen layer stack in one process, stepped in turn.
+
+    python -m benchmarks.head_to_head                      # L=4 Llama-3-8B attention blocks, T=1024, r=64, 60 repeats
+    python -m benchmarks.head_to_head --repeats 20 --variants gift lora
+
+`benchmarks.layer_stack` times each variant in its own process against the frozen floor, so GIFT / LoRA is a
+ratio of two ratios from two processes and carries the noise of both. Here every variant trains its own
+copy of the same frozen `ProjectionStack` (same weights, same input) in one process, the variants called
+one after another in an order rotated every repeat; a repeat's ratio compares calls seconds apart:
+
+    gift           GIFTLinear as it runs (the fused autograd node, `gift.fused.GIFTProduct`)
+    gift-autograd  the same layers with `fused = False`: the two exact forms under plain autograd
+    lora           PEFT LoRA, same rank and targets, no dropout
+    floor          the frozen stack, gradient to the input only
+
+A step is forward, loss, backward (the input requires grad) and AdamW on what trains. One thread by
+default (see `benchmarks.single_layer`). Results: benchmarks/results/head_to_head.json.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from benchmarks import harness
+from benchmarks.adapters import attach, load_lazy_modules, trainable
+from benchmarks.harness import field_of
+from benchmarks.layer_stack import TARGETS, ProjectionStack, StackSettings
+from gift import GIFTLinear
+
+VARIANTS = ("gift", "gift-autograd", "lora", "floor")
+
+
+@dataclass
+class HeadToHeadSettings:
+    layers: int = field(default=4, metadata={"help": "L, blocks of q_proj + v_proj"})
+    tokens: int = field(default=1024, metadata={"help": "T, tokens per step (one sequence)"})
+    rank: int = field(default=64, metadata={"help": "r of GIFT and LoRA"})
+    d_model: int = field(default=4096, metadata={"help": "hidden size: q_proj d_model→d_model"})
+    d_kv: int = field(default=1024, metadata={"help": "v_proj output: KV heads × head size"})
+    variants: list[str] = field(default_factory=lambda: list(VARIANTS[:3]), metadata={"help": "variants to run"})
+    baseline: str = field(default="lora", metadata={"help": "the variant every ratio divides by"})
+    warmup: int = field(default=2, metadata={"help": "untimed steps of each variant"})
+    repeats: int = field(default=60, metadata={"help": "timed steps of each variant"})
+    threads: int = field(default=1, metadata={"help": "torch threads (0: one per core)"})
+    seed: int = field(default=0, metadata={"help": "seed of weights, θ and input"})
+    output: str = field(default="benchmarks/results/head_to_head.json", metadata={"help": "JSON results ('' for none)"})
+
+
+def build_steps(settings: HeadToHeadSettings) -> dict[str, Callable[[], None]]:
+    torch.manual_seed(settings.seed)
+    stack_settings = StackSettings(
+        layers=settings.layers, tokens=settings.tokens, d_model=settings.d_model, d_kv=settings.d_kv
+    )
+    reference = ProjectionStack(stack_settings).requires_grad_(False)
+    x = torch.randn(1, settings.tokens, settings.d_model, requires_grad=True)
+    steps = {}
+    for variant in settings.variants:
+        load_lazy_modules(variant)
+        model = attach(copy.deepcopy(reference), variant.removesuffix("-autograd"), targets=TARGETS, rank=settings.rank)
+        for layer in model.modules():
+            if isinstance(layer, GIFTLinear):
+                layer.fused = variant != "gift-autograd"
+        params = trainable(model)
+        with torch.no_grad():  # θ away from its zero init, so that no product is trivially zero
+            for p in params:
+                p.normal_(std=0.01)
+        optimizer = torch.optim.AdamW(params, lr=1e-4) if params else None
+
+        def step(model: torch.nn.Module = model, optimizer: torch.optim.Optimizer | None = optimizer) -> None:
+            model(x).square().mean().backward()
+            if optimizer is not None:
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            x.grad = None
+
+        steps[variant] = step
+    return steps
+
+
+def run(settings: HeadToHeadSettings) -> dict:
+    harness.check_variants(settings.variants, VARIANTS, "--variants")
+    if settings.baseline not in settings.variants:
+        raise ValueError(f"--baseline {settings.baseline!r} must be one of --variants {settings.variants}.")
+    with harness.torch_threads(settings.threads):
+        seconds = harness.time_alternating(
+            build_steps(settings), setup=lambda variant: None, warmup=settings.warmup, repeats=settings.repeats
+        )
+    base = seconds[settings.baseline]
+    rows = {}
+    for variant, times in seconds.items():
+        ratios = [t / b for t, b in zip(times, base, strict=True)]  # the same repeat, seconds apart
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+        rows[variant] = {
+            "step_s": harness.median(times),
+            "vs_baseline": harness.median(ratios),
+            "q1": quartiles[0],
+            "q3": quartiles[2],
+            "faster_share": sum(r < 1 for r in ratios) / len(ratios),
+        }
+    summary = {"settings": dict(settings.__dict__), "variants": rows, "raw": seconds}
+    summary["environment"] = harness.environment()
+    harness.write_json(settings.output, summary)
+    return summary
+
+
+COLUMNS = [
+    ("step (s)", field_of("step_s")),
+    ("× baseline (median of repeats)", field_of("vs_baseline")),
+    ("quartiles", lambda row: f"{row['q1']:.3f}–{row['q3']:.3f}"),
+    ("share of repeats faster", field_of("faster_share")),
+]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings, _ = harness.parse_settings(HeadToHeadSettings, argv, __doc__)
+    summary = run(settings)
+    s = summary["settings"]
+    print(
+        f"Layer stack L={s['layers']}, T={s['tokens']}, r={s['rank']}, {s['threads'] or 'all'} thread(s), "
+        f"{s['repeats']} repeats; ratios to {s['baseline']}\n"
+    )
+    print(harness.variant_table(COLUMNS, summary["variants"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
