@@ -169,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     summary = {**summarise(settings, results), "environment": harness.environment(), "raw": results}
     harness.write_json(settings.output, summary)
     print(
-        f"{summary['device_name']}: {settings.size}, {settings.dtype} weights, autocast {settings.autocast or 'off'}, batch {settings.batch}×{settings.length}, "
+        f"{summary['device_name']}: {settings.size}, {settings.dtype} weights, "
+        f"autocast {settings.autocast or 'off'}, batch {settings.batch}×{settings.length}, "
         f"r={settings.rank} on {settings.targets}, median of {settings.rounds}×{settings.steps} steps\n"
     )
     print(harness.variant_table(COLUMNS, summary["variants"]))

@@ -5,8 +5,8 @@ the two contributions to the input gradient (one more pass over a T×d_in tensor
 base layer and GIFT's rank-r products in one `autograd.Function` with a hand-written backward: the input
 gradient dy W + dc ψᵀ is one GEMM accumulated into another, and where the layer input needs no gradient
 (the first block of a model on frozen embeddings) it never forms dy W at all, which plain autograd does
-for the input-side form. The math is the same as `GIFTLinear`'s docstring; its tests check the gradients
-against the literal W (I + φ ψ) and against the autograd forms.
+for the input-side form. The math is the same as `GIFTLinear`'s docstring; tests/core/test_fused.py checks
+values and gradients against the literal W (I + φ ψ) and counts the products each form runs.
 """
 
 from __future__ import annotations
