@@ -23,9 +23,14 @@ def layer_shape(layer: nn.Module) -> tuple[int, int]:
     return d_out, d_in
 
 
-def autocast_enabled(device_type: str) -> bool:
-    """torch.is_autocast_enabled for the device type, False where autocast does not exist (meta tensors)."""
-    return torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type)
+def autocast_casts(device_type: str, dtypes: set[torch.dtype]) -> bool:
+    """True when autocast is on for the device type and would cast tensors of all these dtypes to its own
+    (it leaves float64 alone; it does not exist for meta tensors)."""
+    return (
+        torch.amp.is_autocast_available(device_type)
+        and torch.is_autocast_enabled(device_type)
+        and torch.float64 not in dtypes
+    )
 
 
 def add_product(base: torch.Tensor, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
@@ -37,8 +42,7 @@ def add_product(base: torch.Tensor, left: torch.Tensor, right: torch.Tensor) -> 
     θ on a bf16 model without autocast, the product is computed in `left`'s dtype and cast.
     """
     dtypes = {base.dtype, left.dtype, right.dtype}
-    autocast = autocast_enabled(base.device.type) and torch.float64 not in dtypes  # autocast skips float64
-    if len(dtypes) > 1 and not autocast:
+    if len(dtypes) > 1 and not autocast_casts(base.device.type, dtypes):
         return base + (left @ right).to(base.dtype)
     flat = torch.addmm(base.reshape(-1, base.shape[-1]), left.reshape(-1, left.shape[-1]), right)
     return flat.view(base.shape)
@@ -160,13 +164,11 @@ class GIFTLinear(nn.Module):
         if "forward" in vars(base) or weight.requires_grad:
             return None
         tensors = [x, weight, base.bias, generator.in_proj.weight, generator.out_proj.weight]
-        device_type = x.device.type
-        if autocast_enabled(device_type):
-            dtype = torch.get_autocast_dtype(device_type)
-            if any(t is not None and t.dtype == torch.float64 for t in tensors):  # autocast leaves these alone
-                return None
+        dtypes = {t.dtype for t in tensors if t is not None}
+        if autocast_casts(x.device.type, dtypes):
+            dtype = torch.get_autocast_dtype(x.device.type)
             return tuple(None if t is None else t.to(dtype) for t in tensors)
-        if len({t.dtype for t in tensors if t is not None}) > 1:
+        if len(dtypes) > 1:
             return None  # e.g. fp32 θ on a bf16 model: the autograd forms compute θ's products in θ's dtype
         return tuple(tensors)
 
