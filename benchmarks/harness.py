@@ -34,6 +34,7 @@ import gc
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -302,6 +303,18 @@ def adapter_state_mib(parameters: Sequence[torch.Tensor]) -> float:
 def median(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
+
+
+def bootstrap_median_interval(
+    values: Sequence[float], *, level: float = 0.95, resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the median of `values` (seeded: the same samples give the same interval)."""
+    if not values:
+        raise ValueError("bootstrap_median_interval needs at least one value.")
+    generator = random.Random(seed)
+    medians = sorted(statistics.median(generator.choices(values, k=len(values))) for _ in range(resamples))
+    tail = (1 - level) / 2
+    return medians[int(tail * (resamples - 1))], medians[int((1 - tail) * (resamples - 1))]
 
 
 def paired_ratio(results: Sequence[dict], key: str, reference: str) -> float | None:

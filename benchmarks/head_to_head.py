@@ -14,7 +14,9 @@ one after another in an order rotated every repeat; a repeat's ratio compares ca
     floor          the frozen stack, gradient to the input only
 
 A step is forward, loss, backward (the input requires grad) and AdamW on what trains. One thread by
-default (see `benchmarks.single_layer`). Results: benchmarks/results/head_to_head.json.
+default (see `benchmarks.single_layer`). Each ratio is the median over repeats of step / baseline step of the
+same repeat, with a percentile bootstrap interval of that median (10,000 resamples, seeded with --seed).
+Results: benchmarks/results/head_to_head.json.
 """
 
 from __future__ import annotations
@@ -96,9 +98,12 @@ def run(settings: HeadToHeadSettings) -> dict:
     for variant, times in seconds.items():
         ratios = [t / b for t, b in zip(times, base, strict=True)]  # the same repeat, seconds apart
         quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+        low, high = harness.bootstrap_median_interval(ratios, seed=settings.seed)
         rows[variant] = {
             "step_s": harness.median(times),
             "vs_baseline": harness.median(ratios),
+            "ci95_low": low,
+            "ci95_high": high,
             "q1": quartiles[0],
             "q3": quartiles[2],
             "faster_share": sum(r < 1 for r in ratios) / len(ratios),
@@ -112,6 +117,7 @@ def run(settings: HeadToHeadSettings) -> dict:
 COLUMNS = [
     ("step (s)", field_of("step_s")),
     ("× baseline (median of repeats)", field_of("vs_baseline")),
+    ("95 % bootstrap interval of the median", lambda row: f"{row['ci95_low']:.3f}–{row['ci95_high']:.3f}"),
     ("quartiles", lambda row: f"{row['q1']:.3f}–{row['q3']:.3f}"),
     ("share of repeats faster", field_of("faster_share")),
 ]

@@ -6,6 +6,8 @@ Timings are never asserted: they belong in BENCHMARKS.md, not in a test on a sha
 from __future__ import annotations
 
 import json
+import random
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -144,6 +146,8 @@ def test_head_to_head_steps_every_variant_on_copies_of_one_stack(tmp_path):
     rows = summary["variants"]
     assert list(rows) == ["gift", "gift-autograd", "lora", "floor"]
     assert rows["lora"]["vs_baseline"] == 1 and all(row["step_s"] > 0 for row in rows.values())
+    assert rows["lora"]["ci95_low"] == rows["lora"]["ci95_high"] == 1
+    assert all(row["ci95_low"] <= row["vs_baseline"] <= row["ci95_high"] for row in rows.values())
     assert [len(times) for times in summary["raw"].values()] == [3] * 4
 
 
@@ -151,3 +155,18 @@ def test_head_to_head_needs_its_baseline():
     settings, _ = head_to_head.harness.parse_settings(head_to_head.HeadToHeadSettings, ["--variants", "gift"], None)
     with pytest.raises(ValueError, match="--baseline 'lora' must be one of"):
         head_to_head.run(settings)
+
+
+def test_bootstrap_interval_of_the_median_brackets_it_and_narrows_with_more_samples():
+    interval = head_to_head.harness.bootstrap_median_interval
+    rng = random.Random(1)
+    few = [1 + rng.gauss(0, 0.05) for _ in range(15)]
+    many = [1 + rng.gauss(0, 0.05) for _ in range(500)]
+    low, high = interval(few)
+    assert min(few) <= low <= statistics.median(few) <= high <= max(few)
+    assert interval(few) == (low, high)  # seeded
+    many_low, many_high = interval(many)
+    assert many_high - many_low < (high - low) / 2
+    assert interval([2.0]) == (2.0, 2.0)
+    with pytest.raises(ValueError, match="at least one value"):
+        interval([])
