@@ -305,24 +305,43 @@ def median(values: Sequence[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-def bootstrap_median_interval(
-    values: Sequence[float], *, level: float = 0.95, resamples: int = 10_000, seed: int = 0
+def median_ratio(*groups: Sequence[float]) -> float:
+    """median(groups[0]), or median(groups[0]) / median(groups[1]): how every reported ratio is formed."""
+    if len(groups) == 1:
+        return statistics.median(groups[0])
+    numerator, denominator = groups
+    return statistics.median(numerator) / statistics.median(denominator)
+
+
+def bootstrap_interval(
+    groups: Sequence[Sequence[float]],
+    statistic: Callable[..., float] = median_ratio,
+    *,
+    level: float = 0.95,
+    resamples: int = 10_000,
+    seed: int = 0,
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of the median of `values` (seeded: the same samples give the same interval)."""
-    if not values:
-        raise ValueError("bootstrap_median_interval needs at least one value.")
+    """Percentile bootstrap interval of `statistic(*groups)`, each group resampled on its own (independent
+    samples, e.g. the pair ratios of two variants from two processes). Seeded: the same samples give the same
+    interval."""
+    if not groups or any(len(group) == 0 for group in groups):
+        raise ValueError("bootstrap_interval needs at least one value in every group.")
     generator = random.Random(seed)
-    medians = sorted(statistics.median(generator.choices(values, k=len(values))) for _ in range(resamples))
+    values = sorted(statistic(*(generator.choices(group, k=len(group)) for group in groups)) for _ in range(resamples))
     tail = (1 - level) / 2
-    return medians[int(tail * (resamples - 1))], medians[int((1 - tail) * (resamples - 1))]
+    return values[int(tail * (resamples - 1))], values[int((1 - tail) * (resamples - 1))]
+
+
+def pair_ratios(results: Sequence[dict], key: str, reference: str) -> list[float]:
+    """key[k] / reference[k] for every repeat k of every process: the two calls of one repeat ran within a few
+    calls of each other (`time_alternating`), in one process on the same weights."""
+    return [a / b for r in results for a, b in zip(r.get(key) or [], r.get(reference) or [], strict=False)]
 
 
 def paired_ratio(results: Sequence[dict], key: str, reference: str) -> float | None:
-    """Median of key[k] / reference[k] over every repeat k of every process: the two calls of one repeat ran
-    within a few calls of each other (`time_alternating`), in one process on the same weights. Pooling the
-    pairs gives the median rounds × repeats samples, not one ratio per process."""
-    ratios = [a / b for r in results for a, b in zip(r.get(key) or [], r.get(reference) or [], strict=False)]
-    return median(ratios)
+    """Median of `pair_ratios`: pooling the pairs gives the median rounds × repeats samples, not one ratio per
+    process."""
+    return median(pair_ratios(results, key, reference))
 
 
 def pooled(results: Sequence[dict], key: str) -> list[float]:

@@ -98,7 +98,7 @@ def run(settings: HeadToHeadSettings) -> dict:
     for variant, times in seconds.items():
         ratios = [t / b for t, b in zip(times, base, strict=True)]  # the same repeat, seconds apart
         quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
-        low, high = harness.bootstrap_median_interval(ratios, seed=settings.seed)
+        low, high = harness.bootstrap_interval([ratios], seed=settings.seed)
         rows[variant] = {
             "step_s": harness.median(times),
             "vs_baseline": harness.median(ratios),

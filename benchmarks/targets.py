@@ -7,7 +7,9 @@ Targets (issue 3):
     layer stack, L=4, T=1024, r=64:  GIFT step ≤ 1.0 × LoRA's; GIFT step ≤ 0.5 × naive; GIFT peak memory < LoRA's
     SmolLM2-135M, r=64 on q_proj/v_proj: merged forward within 1 % of the base model's;
                                          unmerged greedy generation ≥ 0.9 × the base model's tokens/s
-Exit status 1 when a target is missed, so the command can gate a change.
+Exit status 1 when a target is missed, so the command can gate a change. Next to each timed value stands a 95 %
+bootstrap interval (the pair ratios behind it resampled, each variant's on its own): the verdict is the
+value's, the interval says whether this machine resolves the difference.
 """
 
 from __future__ import annotations
@@ -43,17 +45,47 @@ class TargetSettings:
     output: str = field(default="benchmarks/results/targets.json", metadata={"help": "JSON results ('' for none)"})
 
 
+Samples = Callable[[dict, dict], list[list[float]]]
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
     threshold: str
     measure: Callable[[dict, dict], float | None]  # (stack variants, inference variants) → value
     passes: Callable[[float], bool]
+    # (stack summary, inference summary) → the pair ratios behind the value: [ratios] when the value is their
+    # median, [numerator, denominator] when it is a ratio of two medians; None for a deterministic value
+    samples: Samples | None = None
+
+
+def stack_pairs(variant: str) -> Callable[[dict], list[float]]:
+    """A variant's step / floor step of each repeat, over every round of the layer stack."""
+    return lambda stack: harness.pair_ratios(stack["raw"][variant], "step_s", "floor_step_s")
+
+
+def inference_pairs(measure: str, state: str) -> Callable[[dict], list[float]]:
+    """`state` / base of each repeat (`measure`: forward_s or tokens_per_s) over every round of GIFT's processes."""
+    return lambda inference: harness.pair_ratios(
+        [run[measure] for run in inference["infer"]["raw"]["gift"]], state, "base"
+    )
 
 
 TARGETS = [
-    Target("GIFT step / LoRA step (layer stack)", "≤ 1.00", lambda s, i: s["gift"]["vs_lora"], lambda v: v <= 1.0),
-    Target("GIFT step / naive step (layer stack)", "≤ 0.50", lambda s, i: s["gift"]["vs_naive"], lambda v: v <= 0.5),
+    Target(
+        "GIFT step / LoRA step (layer stack)",
+        "≤ 1.00",
+        lambda s, i: s["gift"]["vs_lora"],
+        lambda v: v <= 1.0,
+        lambda stack, inference: [stack_pairs("gift")(stack), stack_pairs("lora")(stack)],
+    ),
+    Target(
+        "GIFT step / naive step (layer stack)",
+        "≤ 0.50",
+        lambda s, i: s["gift"]["vs_naive"],
+        lambda v: v <= 0.5,
+        lambda stack, inference: [stack_pairs("gift")(stack), stack_pairs("naive")(stack)],
+    ),
     Target(
         "GIFT peak / LoRA peak memory (layer stack)",
         "< 1.00",
@@ -65,12 +97,14 @@ TARGETS = [
         "≤ 1.01",
         lambda s, i: i["gift-merged"]["forward_vs_base"],
         lambda v: v <= 1.01,
+        lambda stack, inference: [inference_pairs("forward_s", "gift-merged")(inference)],
     ),
     Target(
         "unmerged / base generation tokens/s",
         "≥ 0.90",
         lambda s, i: i["gift-unmerged"]["generate_vs_base"],
         lambda v: v >= 0.9,
+        lambda stack, inference: [inference_pairs("tokens_per_s", "gift-unmerged")(inference)],
     ),
 ]
 
@@ -108,12 +142,29 @@ def model_settings(settings: TargetSettings) -> whole_model.ModelSettings:
 
 
 def evaluate(stack: dict, inference: dict) -> list[dict]:
+    """Each target's value and verdict, with a 95 % bootstrap interval of the value where it comes from timed
+    pairs: the verdict is taken on the value; the interval says how firm it is on this machine."""
     rows = []
     for target in TARGETS:
         value = target.measure(stack["variants"], inference["infer"]["variants"])
         verdict = "n/a" if value is None else ("pass" if target.passes(value) else "MISS")
-        rows.append({"target": target.name, "threshold": target.threshold, "measured": value, "result": verdict})
+        interval = None
+        if value is not None and target.samples is not None:
+            interval = harness.bootstrap_interval(target.samples(stack, inference))
+        rows.append(
+            {
+                "target": target.name,
+                "threshold": target.threshold,
+                "measured": value,
+                "interval95": interval,
+                "result": verdict,
+            }
+        )
     return rows
+
+
+def interval_text(interval: tuple[float, float] | None) -> str:
+    return "deterministic" if interval is None else f"{interval[0]:.3f}–{interval[1]:.3f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,8 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     harness.write_json(settings.output, payload)
     print(layer_stack.report(stack), end="\n\n")
     print(whole_model.report(inference), end="\n\n")
-    table = [[row["target"], row["threshold"], row["measured"], row["result"]] for row in rows]
-    print(harness.markdown_table(["target", "threshold", "measured", "result"], table))
+    table = [
+        [row["target"], row["threshold"], row["measured"], interval_text(row["interval95"]), row["result"]]
+        for row in rows
+    ]
+    print(harness.markdown_table(["target", "threshold", "measured", "95 % bootstrap interval", "result"], table))
     return 0 if all(row["result"] != "MISS" for row in rows) else 1
 
 

@@ -79,6 +79,10 @@ def test_targets_command_reports_every_target(tmp_path, capsys):
     assert status in (0, 1)  # whether a toy size meets a target is not the question here
     assert [row["target"] for row in rows] == [target.name for target in targets.TARGETS]
     assert all(row["result"] in ("pass", "MISS", "n/a") for row in rows)  # n/a: a 0 MiB peak at toy size
+    timed = [row for row in rows if not row["target"].startswith("GIFT peak")]
+    assert all(row["interval95"] is not None for row in timed) and rows[2]["interval95"] is None
+    for row in timed:  # one pair per variant at this size: the interval is the value itself
+        assert row["interval95"] == pytest.approx([row["measured"]] * 2)
     assert "threshold" in capsys.readouterr().out
 
 
@@ -157,16 +161,28 @@ def test_head_to_head_needs_its_baseline():
         head_to_head.run(settings)
 
 
-def test_bootstrap_interval_of_the_median_brackets_it_and_narrows_with_more_samples():
-    interval = head_to_head.harness.bootstrap_median_interval
+def test_bootstrap_interval_brackets_the_median_and_narrows_with_more_samples():
+    interval = head_to_head.harness.bootstrap_interval
     rng = random.Random(1)
     few = [1 + rng.gauss(0, 0.05) for _ in range(15)]
     many = [1 + rng.gauss(0, 0.05) for _ in range(500)]
-    low, high = interval(few)
+    low, high = interval([few])
     assert min(few) <= low <= statistics.median(few) <= high <= max(few)
-    assert interval(few) == (low, high)  # seeded
-    many_low, many_high = interval(many)
+    assert interval([few]) == (low, high)  # seeded
+    many_low, many_high = interval([many])
     assert many_high - many_low < (high - low) / 2
-    assert interval([2.0]) == (2.0, 2.0)
-    with pytest.raises(ValueError, match="at least one value"):
-        interval([])
+    assert interval([[2.0]]) == (2.0, 2.0)
+    with pytest.raises(ValueError, match="at least one value in every group"):
+        interval([few, []])
+
+
+def test_bootstrap_interval_of_a_ratio_of_two_medians():
+    interval = head_to_head.harness.bootstrap_interval
+    rng = random.Random(2)
+    slower = [1.2 + rng.gauss(0, 0.02) for _ in range(30)]
+    faster = [1.0 + rng.gauss(0, 0.02) for _ in range(30)]
+    low, high = interval([slower, faster])
+    assert low <= statistics.median(slower) / statistics.median(faster) <= high
+    assert 1.1 < low < high < 1.3
+    inverse_low, inverse_high = interval([faster, slower])
+    assert inverse_high < 1 < low
