@@ -13,6 +13,9 @@ one after another in an order rotated every repeat; a repeat's ratio compares ca
     lora           PEFT LoRA, same rank and targets, no dropout
     floor          the frozen stack, gradient to the input only
 
+With --control a second copy of the baseline is stepped too: the same computation on other memory, so its
+ratio to the baseline (ideally 1) shows how large a difference this run can resolve.
+
 A step is forward, loss, backward (the input requires grad) and AdamW on what trains. One thread by
 default (see `benchmarks.single_layer`). Each ratio is the median over repeats of step / baseline step of the
 same repeat, with a percentile bootstrap interval of that median (10,000 resamples, seeded with --seed).
@@ -36,6 +39,7 @@ from benchmarks.layer_stack import TARGETS, ProjectionStack, StackSettings
 from gift import GIFTLinear
 
 VARIANTS = ("gift", "gift-autograd", "lora", "floor")
+CONTROL = "-control"  # suffix of the baseline's second copy (--control)
 
 
 @dataclass
@@ -47,6 +51,13 @@ class HeadToHeadSettings:
     d_kv: int = field(default=1024, metadata={"help": "v_proj output: KV heads × head size"})
     variants: list[str] = field(default_factory=lambda: list(VARIANTS[:3]), metadata={"help": "variants to run"})
     baseline: str = field(default="lora", metadata={"help": "the variant every ratio divides by"})
+    control: bool = field(
+        default=False,
+        metadata={
+            "help": "also step a second copy of the baseline (row '<baseline>-control'): its ratio to the baseline is "
+            "an A/A test, the difference this run cannot tell from noise"
+        },
+    )
     warmup: int = field(default=2, metadata={"help": "untimed steps of each variant"})
     repeats: int = field(default=60, metadata={"help": "timed steps of each variant"})
     threads: int = field(default=1, metadata={"help": "torch threads (0: one per core)"})
@@ -62,13 +73,16 @@ def build_steps(settings: HeadToHeadSettings) -> dict[str, Callable[[], None]]:
     reference = ProjectionStack(stack_settings).requires_grad_(False)
     x = torch.randn(1, settings.tokens, settings.d_model, requires_grad=True)
     steps = {}
-    for variant in settings.variants:
+    names = [*settings.variants, *([f"{settings.baseline}{CONTROL}"] if settings.control else [])]
+    for name in names:
+        variant = name.removesuffix(CONTROL)
         load_lazy_modules(variant)
         model = attach(copy.deepcopy(reference), variant.removesuffix("-autograd"), targets=TARGETS, rank=settings.rank)
         for layer in model.modules():
             if isinstance(layer, GIFTLinear):
                 layer.fused = variant != "gift-autograd"
         params = trainable(model)
+        torch.manual_seed(settings.seed + 1)  # the same θ draws for a variant and its control copy
         with torch.no_grad():  # θ away from its zero init, so that no product is trivially zero
             for p in params:
                 p.normal_(std=0.01)
@@ -81,7 +95,7 @@ def build_steps(settings: HeadToHeadSettings) -> dict[str, Callable[[], None]]:
                 optimizer.zero_grad(set_to_none=True)
             x.grad = None
 
-        steps[variant] = step
+        steps[name] = step
     return steps
 
 

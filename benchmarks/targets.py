@@ -59,16 +59,14 @@ class Target:
     samples: Samples | None = None
 
 
-def stack_pairs(variant: str) -> Callable[[dict], list[float]]:
+def stack_pairs(stack: dict, variant: str) -> list[float]:
     """A variant's step / floor step of each repeat, over every round of the layer stack."""
-    return lambda stack: harness.pair_ratios(stack["raw"][variant], "step_s", "floor_step_s")
+    return harness.pair_ratios(stack["raw"][variant], "step_s", "floor_step_s")
 
 
-def inference_pairs(measure: str, state: str) -> Callable[[dict], list[float]]:
+def inference_pairs(inference: dict, measure: str, state: str) -> list[float]:
     """`state` / base of each repeat (`measure`: forward_s or tokens_per_s) over every round of GIFT's processes."""
-    return lambda inference: harness.pair_ratios(
-        [run[measure] for run in inference["infer"]["raw"]["gift"]], state, "base"
-    )
+    return harness.pair_ratios([run[measure] for run in inference["infer"]["raw"]["gift"]], state, "base")
 
 
 TARGETS = [
@@ -77,14 +75,14 @@ TARGETS = [
         "≤ 1.00",
         lambda s, i: s["gift"]["vs_lora"],
         lambda v: v <= 1.0,
-        lambda stack, inference: [stack_pairs("gift")(stack), stack_pairs("lora")(stack)],
+        lambda stack, inference: [stack_pairs(stack, "gift"), stack_pairs(stack, "lora")],
     ),
     Target(
         "GIFT step / naive step (layer stack)",
         "≤ 0.50",
         lambda s, i: s["gift"]["vs_naive"],
         lambda v: v <= 0.5,
-        lambda stack, inference: [stack_pairs("gift")(stack), stack_pairs("naive")(stack)],
+        lambda stack, inference: [stack_pairs(stack, "gift"), stack_pairs(stack, "naive")],
     ),
     Target(
         "GIFT peak / LoRA peak memory (layer stack)",
@@ -97,14 +95,14 @@ TARGETS = [
         "≤ 1.01",
         lambda s, i: i["gift-merged"]["forward_vs_base"],
         lambda v: v <= 1.01,
-        lambda stack, inference: [inference_pairs("forward_s", "gift-merged")(inference)],
+        lambda stack, inference: [inference_pairs(inference, "forward_s", "gift-merged")],
     ),
     Target(
         "unmerged / base generation tokens/s",
         "≥ 0.90",
         lambda s, i: i["gift-unmerged"]["generate_vs_base"],
         lambda v: v >= 0.9,
-        lambda stack, inference: [inference_pairs("tokens_per_s", "gift-unmerged")(inference)],
+        lambda stack, inference: [inference_pairs(inference, "tokens_per_s", "gift-unmerged")],
     ),
 ]
 

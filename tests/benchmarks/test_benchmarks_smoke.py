@@ -155,6 +155,13 @@ def test_head_to_head_steps_every_variant_on_copies_of_one_stack(tmp_path):
     assert [len(times) for times in summary["raw"].values()] == [3] * 4
 
 
+def test_head_to_head_control_is_a_second_copy_of_the_baseline(tmp_path):
+    flags = "--layers 1 --tokens 8 --rank 2 --d-model 16 --d-kv 8 --warmup 1 --repeats 2 --variants gift lora --control"
+    summary = run_module("benchmarks.head_to_head", flags, tmp_path / "h2h.json")
+    assert list(summary["variants"]) == ["gift", "lora", "lora-control"]
+    assert [len(times) for times in summary["raw"].values()] == [2] * 3
+
+
 def test_head_to_head_needs_its_baseline():
     settings, _ = head_to_head.harness.parse_settings(head_to_head.HeadToHeadSettings, ["--variants", "gift"], None)
     with pytest.raises(ValueError, match="--baseline 'lora' must be one of"):
