@@ -9,9 +9,10 @@ Method (the same for every benchmark):
 * Paired ratios. Inside its process a variant is timed alternately with the bare model on the same weights
   (its adapted layers swapped out for their base layers, `BaseSwitch`): `steps` calls of each, the order
   rotated every repeat. A ratio such as "× floor" is the median, over every repeat of every round, of
-  variant / bare within that repeat (`paired_ratio`); "× LoRA" divides two such ratios. Process-to-process
-  differences (where memory landed, what the neighbours were doing) cancel; on this shared 2-core machine
-  they reach ±10 %, more than the differences the targets ask about. Absolute times are medians over every timed call.
+  variant / bare within that repeat (`pair_ratios`); "× LoRA" divides two such ratios. Each comes with a 95 %
+  bootstrap interval (`bootstrap_interval`, `add_intervals`). Process-to-process differences (where memory
+  landed, what the neighbours were doing) cancel; on this shared 2-core machine they reach ±10 %, more
+  than the differences the targets ask about. Absolute times are medians over every timed call.
 * Peak memory (`PeakMemory`) comes from a separate pass, one process per variant that times nothing and
   runs with glibc's mmap threshold fixed at 1 MiB (`MEMORY_ENV`; every tensor of 1 MiB or more is mapped
   on allocation and unmapped on free, so resident memory follows the live tensors; the default dynamic
@@ -332,16 +333,27 @@ def bootstrap_interval(
     return values[int(tail * (resamples - 1))], values[int((1 - tail) * (resamples - 1))]
 
 
+def interval_or_none(groups: Sequence[Sequence[float] | None]) -> list[float] | None:
+    """`bootstrap_interval` of the groups as [low, high], or None when a group is missing or empty."""
+    return list(bootstrap_interval(groups)) if groups and all(groups) else None
+
+
+def add_intervals(
+    rows: dict[str, dict], pairs: dict[str, list[float]], name: str, reference: str | None = None
+) -> None:
+    """rows[v][name] = the 95 % interval of median(pairs[v]), or of median(pairs[v]) / median(pairs[reference]):
+    the intervals of the medians of `pair_ratios` and of the ratios `add_ratios` forms from them. None for the reference itself and
+    for a variant without pairs (the floor)."""
+    for variant, row in rows.items():
+        groups = [pairs.get(variant), *([pairs.get(reference)] if reference else [])]
+        row[name] = None if variant == reference else interval_or_none(groups)
+
+
 def pair_ratios(results: Sequence[dict], key: str, reference: str) -> list[float]:
     """key[k] / reference[k] for every repeat k of every process: the two calls of one repeat ran within a few
-    calls of each other (`time_alternating`), in one process on the same weights."""
+    calls of each other (`time_alternating`), in one process on the same weights. Reported ratios are the
+    median of these pooled pairs (rounds × repeats samples), not one ratio per process."""
     return [a / b for r in results for a, b in zip(r.get(key) or [], r.get(reference) or [], strict=False)]
-
-
-def paired_ratio(results: Sequence[dict], key: str, reference: str) -> float | None:
-    """Median of `pair_ratios`: pooling the pairs gives the median rounds × repeats samples, not one ratio per
-    process."""
-    return median(pair_ratios(results, key, reference))
 
 
 def pooled(results: Sequence[dict], key: str) -> list[float]:
@@ -392,6 +404,11 @@ Column = tuple[str, Callable[[dict], Any]]
 
 def field_of(key: str) -> Callable[[dict], Any]:
     return lambda row: row.get(key)
+
+
+def interval_of(key: str) -> Callable[[dict], str | None]:
+    """An interval [low, high] shown as 'low–high'."""
+    return lambda row: None if row.get(key) is None else f"{row[key][0]:.3f}–{row[key][1]:.3f}"
 
 
 def change_of(key: str) -> Callable[[dict], str | None]:

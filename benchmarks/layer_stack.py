@@ -20,7 +20,7 @@ from torch import nn
 
 from benchmarks import harness
 from benchmarks.adapters import TRAIN_VARIANTS, StepFlops, attach, load_lazy_modules, time_with_floor, trainable
-from benchmarks.harness import change_of, field_of
+from benchmarks.harness import change_of, field_of, interval_of
 
 TARGETS = ("q_proj", "v_proj")
 
@@ -113,11 +113,12 @@ def summarise(settings: StackSettings, results: dict[str, list[dict]], memory: d
     FLOPs by formula."""
     shapes = [(settings.d_model, settings.d_model), (settings.d_model, settings.d_kv)] * settings.layers
     flops = StepFlops.of(shapes, settings.tokens, settings.rank)
+    pairs = {v: harness.pair_ratios(runs, "step_s", "floor_step_s") for v, runs in results.items() if v != "floor"}
     rows = {}
     for variant, runs in results.items():
         rows[variant] = {
             "step_s": harness.median(harness.pooled(runs, "step_s")),
-            "vs_floor": 1.0 if variant == "floor" else harness.paired_ratio(runs, "step_s", "floor_step_s"),
+            "vs_floor": 1.0 if variant == "floor" else harness.median(pairs[variant]),
             "peak_mib": memory[variant][0]["peak_mib"],
             "saved_activations_mib": memory[variant][0]["saved_activations_mib"],
             "adapter_state_mib": memory[variant][0]["adapter_state_mib"],
@@ -127,6 +128,9 @@ def summarise(settings: StackSettings, results: dict[str, list[dict]], memory: d
         }
     harness.add_ratios(rows, "vs_floor", {"vs_lora": "lora", "vs_naive": "naive"})
     harness.add_ratios(rows, "step_s", {"vs_lora_unpaired": "lora"})
+    harness.add_intervals(rows, pairs, "vs_floor_ci")
+    harness.add_intervals(rows, pairs, "vs_lora_ci", "lora")
+    harness.add_intervals(rows, pairs, "vs_naive_ci", "naive")
     return {"floor_gflop": 2 * flops.floor / 1e9, "flops": flops.__dict__, "variants": rows}
 
 
@@ -134,6 +138,7 @@ COLUMNS = [
     ("step (s)", field_of("step_s")),
     ("× floor", field_of("vs_floor")),
     ("× LoRA", field_of("vs_lora")),
+    ("× LoRA, 95 % interval", interval_of("vs_lora_ci")),
     ("× naive", field_of("vs_naive")),
     ("× LoRA, unpaired", field_of("vs_lora_unpaired")),
     ("extra GFLOP (formula)", field_of("extra_gflop")),

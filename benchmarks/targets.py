@@ -45,28 +45,14 @@ class TargetSettings:
     output: str = field(default="benchmarks/results/targets.json", metadata={"help": "JSON results ('' for none)"})
 
 
-Samples = Callable[[dict, dict], list[list[float]]]
-
-
 @dataclass(frozen=True)
 class Target:
     name: str
     threshold: str
     measure: Callable[[dict, dict], float | None]  # (stack variants, inference variants) → value
     passes: Callable[[float], bool]
-    # (stack summary, inference summary) → the pair ratios behind the value: [ratios] when the value is their
-    # median, [numerator, denominator] when it is a ratio of two medians; None for a deterministic value
-    samples: Samples | None = None
-
-
-def stack_pairs(stack: dict, variant: str) -> list[float]:
-    """A variant's step / floor step of each repeat, over every round of the layer stack."""
-    return harness.pair_ratios(stack["raw"][variant], "step_s", "floor_step_s")
-
-
-def inference_pairs(inference: dict, measure: str, state: str) -> list[float]:
-    """`state` / base of each repeat (`measure`: forward_s or tokens_per_s) over every round of GIFT's processes."""
-    return harness.pair_ratios([run[measure] for run in inference["infer"]["raw"]["gift"]], state, "base")
+    # (stack variants, inference variants) → the value's 95 % bootstrap interval; None for a deterministic value
+    interval: Callable[[dict, dict], list[float] | None] = lambda s, i: None
 
 
 TARGETS = [
@@ -75,14 +61,14 @@ TARGETS = [
         "≤ 1.00",
         lambda s, i: s["gift"]["vs_lora"],
         lambda v: v <= 1.0,
-        lambda stack, inference: [stack_pairs(stack, "gift"), stack_pairs(stack, "lora")],
+        lambda s, i: s["gift"]["vs_lora_ci"],
     ),
     Target(
         "GIFT step / naive step (layer stack)",
         "≤ 0.50",
         lambda s, i: s["gift"]["vs_naive"],
         lambda v: v <= 0.5,
-        lambda stack, inference: [stack_pairs(stack, "gift"), stack_pairs(stack, "naive")],
+        lambda s, i: s["gift"]["vs_naive_ci"],
     ),
     Target(
         "GIFT peak / LoRA peak memory (layer stack)",
@@ -95,14 +81,14 @@ TARGETS = [
         "≤ 1.01",
         lambda s, i: i["gift-merged"]["forward_vs_base"],
         lambda v: v <= 1.01,
-        lambda stack, inference: [inference_pairs(inference, "forward_s", "gift-merged")],
+        lambda s, i: i["gift-merged"]["forward_vs_base_ci"],
     ),
     Target(
         "unmerged / base generation tokens/s",
         "≥ 0.90",
         lambda s, i: i["gift-unmerged"]["generate_vs_base"],
         lambda v: v >= 0.9,
-        lambda stack, inference: [inference_pairs(inference, "tokens_per_s", "gift-unmerged")],
+        lambda s, i: i["gift-unmerged"]["generate_vs_base_ci"],
     ),
 ]
 
@@ -140,28 +126,26 @@ def model_settings(settings: TargetSettings) -> whole_model.ModelSettings:
 
 
 def evaluate(stack: dict, inference: dict) -> list[dict]:
-    """Each target's value and verdict, with a 95 % bootstrap interval of the value where it comes from timed
+    """Each target's value and verdict, with the 95 % bootstrap interval of the value where it comes from timed
     pairs: the verdict is taken on the value; the interval says how firm it is on this machine."""
     rows = []
     for target in TARGETS:
-        value = target.measure(stack["variants"], inference["infer"]["variants"])
+        variants = (stack["variants"], inference["infer"]["variants"])
+        value = target.measure(*variants)
         verdict = "n/a" if value is None else ("pass" if target.passes(value) else "MISS")
-        interval = None
-        if value is not None and target.samples is not None:
-            interval = harness.bootstrap_interval(target.samples(stack, inference))
         rows.append(
             {
                 "target": target.name,
                 "threshold": target.threshold,
                 "measured": value,
-                "interval95": interval,
+                "interval95": target.interval(*variants),
                 "result": verdict,
             }
         )
     return rows
 
 
-def interval_text(interval: tuple[float, float] | None) -> str:
+def interval_text(interval: list[float] | None) -> str:
     return "deterministic" if interval is None else f"{interval[0]:.3f}–{interval[1]:.3f}"
 
 

@@ -41,7 +41,7 @@ from benchmarks.adapters import (
     time_with_floor,
     trainable,
 )
-from benchmarks.harness import change_of, field_of
+from benchmarks.harness import change_of, field_of, interval_of
 
 INFER_METHODS = ("gift", "lora", "naive")  # each process also times the base model and, for gift, merged
 PARTS = ("train", "infer")
@@ -211,13 +211,14 @@ def summarise_train(
     tokens = settings.batch * settings.length
     flops = StepFlops.of(target_shapes(backbone, settings.targets), tokens, settings.rank)
     floor = floor_macs(backbone.config, settings.batch, settings.length)
+    pairs = {v: harness.pair_ratios(runs, "step_s", "floor_step_s") for v, runs in results.items() if v != "floor"}
     rows = {}
     for variant, runs in results.items():
         step = harness.median(harness.pooled(runs, "step_s"))
         rows[variant] = {
             "step_s": step,
             "tokens_per_s": tokens / step,
-            "vs_floor": 1.0 if variant == "floor" else harness.paired_ratio(runs, "step_s", "floor_step_s"),
+            "vs_floor": 1.0 if variant == "floor" else harness.median(pairs[variant]),
             "peak_mib": memory[variant][0]["peak_mib"],
             "adapter_state_mib": memory[variant][0]["adapter_state_mib"],
             "trainable_parameters": memory[variant][0]["trainable_parameters"],
@@ -225,24 +226,30 @@ def summarise_train(
         }
     harness.add_ratios(rows, "vs_floor", {"vs_lora": "lora", "vs_naive": "naive"})
     harness.add_ratios(rows, "step_s", {"vs_lora_unpaired": "lora"})
+    harness.add_intervals(rows, pairs, "vs_floor_ci")
+    harness.add_intervals(rows, pairs, "vs_lora_ci", "lora")
     return {"floor_gflop": 2 * floor / 1e9, "variants": rows}
 
 
 def summarise_infer(results: dict[str, list[dict]]) -> dict:
     """One row per state; ratios pair each call with the base model's call of the same repeat, in the same
-    process (`harness.paired_ratio`). The base row pools the base timings of every process."""
+    process (`harness.pair_ratios`). The base row pools the base timings of every process."""
     rows: dict[str, dict] = {}
     for runs in results.values():
         for state in runs[0]["states"]:
             if state == "base" and "base" in rows:
                 continue
             source = [run for method_runs in results.values() for run in method_runs] if state == "base" else runs
+            forward = harness.pair_ratios([run["forward_s"] for run in source], state, "base")
+            generate = harness.pair_ratios([run["tokens_per_s"] for run in source], state, "base")
             rows[state] = {
                 "forward_s": harness.median([t for run in source for t in run["forward_s"][state]]),
                 "tokens_per_s": harness.median([t for run in source for t in run["tokens_per_s"][state]]),
-                "forward_vs_base": harness.paired_ratio([run["forward_s"] for run in source], state, "base"),
+                "forward_vs_base": harness.median(forward),
+                "forward_vs_base_ci": None if state == "base" else harness.interval_or_none([forward]),
                 "aten_ops_per_forward": runs[0]["aten_ops_per_forward"][state],
-                "generate_vs_base": harness.paired_ratio([run["tokens_per_s"] for run in source], state, "base"),
+                "generate_vs_base": harness.median(generate),
+                "generate_vs_base_ci": None if state == "base" else harness.interval_or_none([generate]),
             }
     return {"variants": rows}
 
@@ -252,6 +259,7 @@ TRAIN_COLUMNS = [
     ("tokens/s", field_of("tokens_per_s")),
     ("× floor", field_of("vs_floor")),
     ("× LoRA", field_of("vs_lora")),
+    ("× LoRA, 95 % interval", interval_of("vs_lora_ci")),
     ("× naive", field_of("vs_naive")),
     ("× LoRA, unpaired", field_of("vs_lora_unpaired")),
     ("overhead (formula)", change_of("extra_flops_vs_floor")),
@@ -263,9 +271,11 @@ TRAIN_COLUMNS = [
 INFER_COLUMNS = [
     ("forward (s)", field_of("forward_s")),
     ("forward × base", field_of("forward_vs_base")),
+    ("95 % interval", interval_of("forward_vs_base_ci")),
     ("aten ops / forward", field_of("aten_ops_per_forward")),
     ("generate tokens/s", field_of("tokens_per_s")),
     ("generate × base", field_of("generate_vs_base")),
+    ("95 % interval", interval_of("generate_vs_base_ci")),
 ]
 
 

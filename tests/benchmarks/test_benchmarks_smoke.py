@@ -55,6 +55,10 @@ def test_layer_stack_every_variant_in_process(tmp_path):
     assert rows["gift"]["trainable_parameters"] == 2 * (2 * d * r)  # one θ per type, independent of depth
     assert rows["lora"]["trainable_parameters"] == layers * r * ((d + d) + (d + d_kv))
     assert rows["naive"]["extra_gflop"] > rows["gift"]["extra_gflop"] > 0
+    # one pair per variant at this size: each interval is its ratio itself; none for the floor or the reference
+    assert rows["gift"]["vs_lora_ci"] == pytest.approx([rows["gift"]["vs_lora"]] * 2)
+    assert rows["naive"]["vs_floor_ci"] == pytest.approx([rows["naive"]["vs_floor"]] * 2)
+    assert rows["floor"]["vs_lora_ci"] is None and rows["lora"]["vs_lora_ci"] is None
     assert "| gift |" in layer_stack.report(summary)
 
 
@@ -65,7 +69,12 @@ def test_whole_model_trains_and_generates_with_every_variant(tmp_path):
     summary = whole_model.run(settings)
     assert list(summary["train"]["variants"]) == list(whole_model.TRAIN_VARIANTS)
     assert list(summary["infer"]["variants"]) == ["base", "gift-merged", "gift-unmerged", "lora", "naive"]
-    assert all(row["tokens_per_s"] > 0 for row in summary["infer"]["variants"].values())
+    infer = summary["infer"]["variants"]
+    assert all(row["tokens_per_s"] > 0 for row in infer.values())
+    assert infer["base"]["forward_vs_base_ci"] is None
+    assert infer["gift-merged"]["forward_vs_base_ci"] == pytest.approx([infer["gift-merged"]["forward_vs_base"]] * 2)
+    train = summary["train"]["variants"]
+    assert train["gift"]["vs_lora_ci"] == pytest.approx([train["gift"]["vs_lora"]] * 2)
     assert "gift-merged" in whole_model.report(summary)
 
 
