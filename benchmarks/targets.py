@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from benchmarks import harness, layer_stack, whole_model
+from benchmarks.harness import interval_of
 
 
 @dataclass
@@ -145,10 +146,6 @@ def evaluate(stack: dict, inference: dict) -> list[dict]:
     return rows
 
 
-def interval_text(interval: list[float] | None) -> str:
-    return "deterministic" if interval is None else f"{interval[0]:.3f}–{interval[1]:.3f}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     settings, _ = harness.parse_settings(TargetSettings, argv, __doc__)
     stack = layer_stack.run(stack_settings(settings))
@@ -159,7 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(layer_stack.report(stack), end="\n\n")
     print(whole_model.report(inference), end="\n\n")
     table = [
-        [row["target"], row["threshold"], row["measured"], interval_text(row["interval95"]), row["result"]]
+        [
+            row["target"],
+            row["threshold"],
+            row["measured"],
+            interval_of("interval95")(row) or "deterministic",
+            row["result"],
+        ]
         for row in rows
     ]
     print(harness.markdown_table(["target", "threshold", "measured", "95 % bootstrap interval", "result"], table))
