@@ -18,8 +18,12 @@ final seeds with it. A sweep file (any YAML with a top-level `sweep:`) says all 
 
 `run` executes the pending runs one after another (finished runs, those with results.json, are skipped)
 or, with --print, prints one launch line per pending run for a cluster scheduler. `select` writes
-`<output_root>/_sweeps/<sweep name>/selection.json` and launches (or prints) the final runs; a final run
-identical to a search run (same config, same seed) is not run twice.
+`<output_root>/<domain>/<experiment>/_sweeps/<sweep name>/selection.json` and launches (or prints) the final
+runs; a final run identical to a search run (same config, same seed) is not run twice.
+
+A run's folder name carries a hash of its whole config (`tracking.run_name`), so editing the sweep or its
+config (another epoch count, another rank) plans new folders: nothing is skipped or selected because a run
+of another experiment finished, and a selection made before the edit is refused until `select` runs again.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import yaml
 
 from .config import Config
 from .loading import _Builder, load_config
-from .tracking import RunDir, run_dir, write_json
+from .tracking import RunDir, check_resumable, run_dir, write_json
 
 DEFAULT_LAUNCHER = f"{Path(sys.executable).name} -m gift_experiment_utils.run"
 
@@ -75,6 +79,11 @@ class PlannedRun:
     point: tuple[str, ...]  # its grid point's overrides
     config: Config
     run: RunDir
+
+    def done(self) -> bool:
+        """Finished with this very config; a folder holding another experiment is a named error."""
+        check_resumable(self.run, self.config)
+        return self.run.is_done()
 
     def args(self) -> list[str]:
         return ["--config", str(self.config_path), *self.overrides]
@@ -126,7 +135,7 @@ class Sweep:
             for point in self._combinations(self.spec.grid)
             for seed in self.spec.seeds
         ]
-        return _unique_names(runs)
+        return _distinct_folders(runs, self.path)
 
     def final_runs(self, selection: dict[str, Any]) -> list[PlannedRun]:
         runs = []
@@ -135,27 +144,44 @@ class Sweep:
             runs += [
                 self._plan(partition, tuple(chosen), seed, self.spec.final.overrides) for seed in self.spec.final.seeds
             ]
-        return _unique_names(runs)
+        return _distinct_folders(runs, self.path)
 
     def selection_path(self) -> Path:
+        """<output_root>/<domain>/<experiment>/_sweeps/<sweep file name>/selection.json, beside its runs."""
         first = self._plan(
             self._combinations(self.spec.partition)[0], self._combinations(self.spec.grid)[0], self.spec.seeds[0], []
         )
-        return Path(first.config.experiment.output_root) / "_sweeps" / self.name / "selection.json"
+        return first.run.path.parent / "_sweeps" / self.name / "selection.json"
 
     def read_selection(self) -> dict[str, Any]:
+        """selection.json, checked against the sweep as it is now: the search runs it was chosen from must be
+        this sweep's search runs (an edited sweep or config has other run folders, so a new selection)."""
         path = self.selection_path()
         if not path.is_file():
             raise ValueError(
                 f"{path} does not exist; run `python -m gift_experiment_utils.sweep select {self.path}` first."
             )
-        return json.loads(path.read_text())
+        try:
+            selection = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON ({error}); run `sweep select {self.path}` again.") from None
+        runs = self.search_runs()
+        for partition in self._combinations(self.spec.partition):
+            chosen = selection.get(_key(partition))
+            current = sorted(r.run.path.name for r in runs if r.partition == partition)
+            if chosen is None or chosen.get("runs") != current:
+                raise ValueError(
+                    f"{path} was not selected from this sweep's current search runs (partition {_key(partition)}): "
+                    f"{self.path} or its config changed since `sweep select`. Run the search "
+                    f"(`sweep run {self.path}`) and `sweep select {self.path}` again."
+                )
+        return selection
 
     # ------------------------------------------------------------------ selection
     def select(self, *, allow_missing: bool = False) -> dict[str, Any]:
         """The best grid point of each partition by the mean of `select.metric` over the search seeds."""
         runs = self.search_runs()
-        missing = [r.run.path for r in runs if not r.run.is_done()]
+        missing = [r.run.path for r in runs if not r.done()]
         if missing and not allow_missing:
             raise ValueError(
                 f"{len(missing)} search runs are not finished (e.g. {missing[0]}); run them first "
@@ -163,7 +189,8 @@ class Sweep:
             )
         selection = {}
         for partition in self._combinations(self.spec.partition):
-            scores = self._scores([r for r in runs if r.partition == partition])
+            members = [r for r in runs if r.partition == partition]
+            scores = self._scores(members)
             if not scores:
                 raise ValueError(f"No finished search run for partition {list(partition)}.")
             pick = max if self.spec.select.mode == "max" else min
@@ -175,13 +202,14 @@ class Sweep:
                 "num_seeds": value[1],
                 "metric": self.spec.select.metric,
                 "all": {_key(p): s[0] for p, s in scores.items()},
+                "runs": sorted(r.run.path.name for r in members),  # what read_selection checks it against
             }
         return selection
 
     def _scores(self, runs: list[PlannedRun]) -> dict[tuple[str, ...], tuple[float, int]]:
         values: dict[tuple[str, ...], list[float]] = {}
         for planned in runs:
-            if not planned.run.is_done():
+            if not planned.done():
                 continue
             metrics = json.loads(planned.run.results.read_text())["metrics"]
             if self.spec.select.metric not in metrics:
@@ -214,34 +242,24 @@ def _key(overrides: tuple[str, ...] | list[str]) -> str:
     return ",".join(overrides) or "all"
 
 
-def _unique_names(runs: list[PlannedRun]) -> list[PlannedRun]:
-    """Runs whose default folder names collide get the values that tell them apart appended to the name."""
-    groups: dict[Path, list[int]] = {}
-    for i, planned in enumerate(runs):
-        groups.setdefault(planned.run.path, []).append(i)
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        overrides = [set((*runs[i].partition, *runs[i].point)) for i in members]
-        differing = set.union(*overrides) - set.intersection(*overrides)
-        for i in members:
-            planned = runs[i]
-            parts = [o.split(".")[-1].replace("=", "") for o in (*planned.partition, *planned.point) if o in differing]
-            name = "_".join([planned.run.path.name, *parts]).replace("/", "-")
-            runs[i] = PlannedRun(
-                planned.config_path,
-                [*planned.overrides, f"experiment.run_name={name}"],
-                planned.partition,
-                planned.point,
-                planned.config,
-                RunDir(planned.run.path.parent / name),
+def _distinct_folders(runs: list[PlannedRun], sweep_path: Path) -> list[PlannedRun]:
+    """Every planned run needs its own folder. Default names carry the config hash, so only a fixed
+    `experiment.run_name` can make two runs share one."""
+    seen: dict[Path, PlannedRun] = {}
+    for planned in runs:
+        other = seen.setdefault(planned.run.path, planned)
+        if other is not planned:
+            raise ValueError(
+                f"{sweep_path}: the runs {' '.join(other.overrides)!r} and {' '.join(planned.overrides)!r} would "
+                f"share the folder {planned.run.path}. Remove experiment.run_name from the config and overrides "
+                "(default folder names carry the config hash and the seed)."
             )
     return runs
 
 
 # ---------------------------------------------------------------------------------------------- execution
 def execute(runs: list[PlannedRun], *, launcher: str, print_only: bool, in_process: bool) -> int:
-    pending = [r for r in runs if not r.run.is_done()]
+    pending = [r for r in runs if not r.done()]
     print(f"# {len(runs) - len(pending)} of {len(runs)} runs finished; {len(pending)} to go", file=sys.stderr)
     for planned in pending:
         if print_only:
@@ -261,7 +279,7 @@ def execute(runs: list[PlannedRun], *, launcher: str, print_only: bool, in_proce
 
 
 def plan_table(runs: list[PlannedRun]) -> str:
-    return "\n".join(f"{'done' if r.run.is_done() else 'todo'}  {r.run.path}" for r in runs)
+    return "\n".join(f"{'done' if r.done() else 'todo'}  {r.run.path}" for r in runs)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -305,10 +323,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.command == "plan":
-        print(plan_table(runs))
-        return 0
-    return execute(runs, launcher=args.launcher, print_only=args.print, in_process=args.in_process)
+    try:
+        if args.command == "plan":
+            print(plan_table(runs))
+            return 0
+        return execute(runs, launcher=args.launcher, print_only=args.print, in_process=args.in_process)
+    except ValueError as error:  # a run folder that holds another experiment
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,6 +9,10 @@ scale, one labelled point per row, like the paper's figure). Columns: one per va
 columns), `Params` (trainable parameters outside the head) and `Params %` (of the backbone without head).
 `--metric auto` takes, per run, `test/<selection metric>` if the run has a test score, else
 `best_val/<selection metric>` (GLUE reports the best validation score).
+
+A cell averages the seeds of one experiment only. Rows are named by `--row` (default `method.name`) plus
+every config key that differs between runs those keys would otherwise put in one cell (another rank, another
+epoch count), and the Markdown says which keys tell the rows apart and how many seeds each cell has.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from .tracking import flatten
+from .tracking import SEED_KEY, flatten, identity
 
 
 @dataclass
@@ -75,9 +79,39 @@ def collect(roots: list[str | Path]) -> list[RunResult]:
     return runs
 
 
-def _label(run: RunResult, keys: list[str]) -> str:
+def row_label(run: RunResult, keys: list[str]) -> str:
+    """`gift rank=8 epochs=10`: the first key's value, then `leaf=value` for the others the run has."""
     first, *rest = keys
-    return " ".join([str(run.get(first)), *(f"{k.split('.')[-1]}={run.get(k)}" for k in rest)])
+    leaves = [k.split(".")[-1] for k in rest]
+    names = [leaf if leaves.count(leaf) == 1 else key for key, leaf in zip(rest, leaves)]
+    return " ".join([str(run.get(first)), *(f"{n}={run.config[k]}" for n, k in zip(names, rest) if k in run.config)])
+
+
+def _same_experiment(run: RunResult, col_key: str | None) -> dict[str, str]:
+    """What must be equal for two runs to be seeds of one cell: the identity keys but the seed and the column,
+    as canonical JSON (so 1e-4 and 0.0001, [q, v] and [q, v] compare equal)."""
+    keys = identity(run.config)
+    for key in (SEED_KEY, col_key):
+        keys.pop(key, None)
+    return {k: json.dumps(v, sort_keys=True, default=str) for k, v in keys.items()}
+
+
+def distinguishing_keys(runs: list[RunResult], row_keys: list[str], col_key: str | None) -> list[str]:
+    """The config keys, beyond `row_keys`, whose values differ between runs that would share a cell.
+
+    A cell holds the seeds of one experiment and nothing else: runs labelled alike that differ in rank, epochs,
+    target modules (anything but the seed) are separate rows, and these keys tell them apart.
+    """
+    cells: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
+    for run in runs:
+        column = str(run.get(col_key)) if col_key else ""
+        cells[(row_label(run, row_keys), column)].append(_same_experiment(run, col_key))
+    differ: set[str] = set()
+    for members in cells.values():
+        for key in set().union(*members):
+            if len({m.get(key) for m in members}) > 1:
+                differ.add(key)
+    return sorted(differ - set(row_keys))
 
 
 @dataclass
@@ -86,8 +120,9 @@ class Table:
     columns: list[str]
     groups: dict[str, list[str]]
     cells: dict[tuple[str, str], Cell]
-    params: dict[str, tuple[float, float]]  # row -> (count, percent)
+    params: dict[str, list[tuple[float, float]]]  # row -> the distinct (count, percent) of its runs
     scale: float
+    row_keys: list[str] = field(default_factory=list)  # the config keys that tell the rows apart
 
     def value(self, row: str, column: str) -> Cell | None:
         return self.cells.get((row, column))
@@ -107,33 +142,56 @@ def build_table(
     scale: float = 1.0,
     groups: dict[str, list[str]] | None = None,
 ) -> Table:
+    """One cell per (row, column): the mean ± std over the seeds of one experiment.
+
+    Rows are named by `row_keys` plus every key that differs between runs those keys alone would put in one cell
+    (`distinguishing_keys`), so a cell never averages two experiments. Two runs of the same experiment and seed
+    (a copied folder, overlapping roots) are an error rather than counted twice.
+    """
+    row_keys = [*row_keys, *distinguishing_keys(runs, row_keys, col_key)]
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
     params: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    seen: dict[tuple[str, str, Any], Path] = {}
     for run in runs:
         value = run.metric(metric)
         if value is None:
             raise ValueError(
                 f"{run.path}/results.json has no metric {metric!r}; it has {sorted(run.results['metrics'])}."
             )
-        row, column = _label(run, row_keys), str(run.get(col_key)) if col_key else "score"
+        row, column = row_label(run, row_keys), str(run.get(col_key)) if col_key else "score"
+        seed = run.config.get(SEED_KEY)
+        if (row, column, seed) in seen:
+            raise ValueError(
+                f"{seen[(row, column, seed)]} and {run.path} are the same experiment with the same seed ({seed}); "
+                "a table counts each run once. Remove one of the folders, or pass roots that do not overlap."
+            )
+        seen[(row, column, seed)] = run.path
         cells[(row, column)].values.append(value * scale)
-        params[row].append((run.results["params"]["method"], run.results["params"]["method_percent"]))
-    rows = list(dict.fromkeys(_label(r, row_keys) for r in runs))
+        counted = (run.results["params"]["method"], run.results["params"]["method_percent"])
+        if counted not in params[row]:
+            params[row].append(counted)
+    rows = list(dict.fromkeys(row_label(r, row_keys) for r in runs))
     columns = sorted({c for _, c in cells})
-    averaged = {row: (mean(p[0] for p in ps), mean(p[1] for p in ps)) for row, ps in params.items()}
-    return Table(rows, columns, groups or {}, dict(cells), averaged, scale)
+    return Table(rows, columns, groups or {}, dict(cells), {r: sorted(p) for r, p in params.items()}, scale, row_keys)
 
 
 def _format_count(count: float) -> str:
     return f"{count / 1e6:.3f}M" if count >= 1e5 else f"{count:,.0f}"
 
 
+def _params_text(values: list[tuple[float, float]]) -> tuple[str, str]:
+    """Count and percent of a row; a range where its columns differ (never a mean no run has)."""
+    (low, low_percent), (high, high_percent) = values[0], values[-1]
+    if len(values) == 1:
+        return _format_count(low), f"{low_percent:.4f}"
+    return f"{_format_count(low)}–{_format_count(high)}", f"{low_percent:.4f}–{high_percent:.4f}"
+
+
 def _records(table: Table) -> list[list[str]]:
     header = ["Method", "Params", "Params %", *table.columns, *table.groups, "Avg"]
     lines = [header]
     for row in table.rows:
-        count, percent = table.params[row]
-        line = [row, _format_count(count), f"{percent:.4f}"]
+        line = [row, *_params_text(table.params[row])]
         for column in table.columns:
             cell = table.value(row, column)
             line.append(f"{cell.mean:.2f} ± {cell.std:.2f}" if cell else "—")
@@ -148,7 +206,10 @@ def to_markdown(table: Table) -> str:
     lines = _records(table)
     out = ["| " + " | ".join(lines[0]) + " |", "|" + "---|" * len(lines[0])]
     out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
-    return "\n".join(out) + "\n"
+    seeds = sorted({len(cell.values) for cell in table.cells.values()})
+    notes = [f"Rows differ in: {', '.join(table.row_keys)}." if table.row_keys else ""]
+    notes.append(f"Seeds per cell: {', '.join(map(str, seeds))} (mean ± std over seeds).")
+    return "\n".join(out) + "\n\n" + " ".join(n for n in notes if n) + "\n"
 
 
 def to_csv(table: Table) -> str:
@@ -157,7 +218,7 @@ def to_csv(table: Table) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["method", "params", "params_percent", "column", "mean", "std", "num_seeds"])
     for row in table.rows:
-        count, percent = table.params[row]
+        count, percent = table.params[row][-1]
         for column in table.columns:
             cell = table.value(row, column)
             if cell:
@@ -178,7 +239,7 @@ def plot(table: Table, path: Path, *, title: str) -> None:
     figure, axes = plt.subplots(figsize=(6, 4))
     for row in table.rows:
         average = table.average(row, table.columns)
-        count = table.params[row][0]
+        count = table.params[row][-1][0]
         if average is None or count <= 0:
             continue
         axes.scatter(count, average, s=40)

@@ -11,6 +11,7 @@ runs/<domain>/<experiment>/<run-name>/
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -28,8 +29,6 @@ import yaml
 from .config import Config
 from .loading import config_to_dict
 
-# Keys that may differ between a run folder's config.yaml and a resumed run without changing its results.
-RESUMABLE_DIFFERENCES = ("log.", "checkpoint.", "data.num_workers")
 PACKAGES = ("torch", "transformers", "accelerate", "peft", "timm", "datasets", "wandb", "gift-peft")
 
 
@@ -55,8 +54,44 @@ def slug(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-=,+]", "-", text)
 
 
+# Keys that cannot change a number a run produces: where its folder is, how it is logged and how often it is
+# checkpointed (resumption is exact). Everything else is the run's identity. `checkpoint.save_best` stays in:
+# with eval.test_weights=best it decides which weights are tested.
+NOT_IDENTITY = (
+    "experiment.output_root",
+    "experiment.run_name",
+    "log.",
+    "checkpoint.every_steps",
+    "checkpoint.every_epochs",
+    "checkpoint.resume",
+    "checkpoint.keep_last_at_end",
+    "checkpoint.export",
+)
+SEED_KEY = "experiment.seed"
+
+
+def identity(config: Config | dict[str, Any]) -> dict[str, Any]:
+    """The flattened config keys that define what a run computes (all but `NOT_IDENTITY`)."""
+    data = config if isinstance(config, dict) else config_to_dict(config)
+    return {k: v for k, v in flatten(data).items() if not k.startswith(NOT_IDENTITY)}
+
+
+def config_hash(config: Config | dict[str, Any], *, with_seed: bool = False) -> str:
+    """8 hex digits of a SHA-256 over the identity keys (without the seed unless asked): stable across
+    processes, machines and key order. Seeds of one experiment share it, so it names a table row."""
+    keys = identity(config)
+    if not with_seed:
+        keys.pop(SEED_KEY, None)
+    text = json.dumps(keys, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def run_name(config: Config, task_tag: str) -> str:
-    """The run's folder name, from the config: task, method, lr, weight decay, seed."""
+    """The run's folder name, from the config: task, method, lr, weight decay, the config hash and the seed.
+
+    The readable part is for people; the hash of every other key makes two different experiments two folders
+    (`commonsense_gift_r64_lr0.0002_wd0_3fa1c02b_seed42`). `experiment.run_name` replaces all of it.
+    """
     if config.experiment.run_name:
         return config.experiment.run_name
     train = config.train
@@ -65,6 +100,7 @@ def run_name(config: Config, task_tag: str) -> str:
         config.method.tag(),
         f"lr{slug(train.lr)}",
         f"wd{slug(train.weight_decay)}",
+        config_hash(config),
         f"seed{config.experiment.seed}",
     ]
     return "_".join(slug(p) for p in parts)
@@ -86,20 +122,47 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def differing_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Identity keys whose values differ between two flattened configs (a key missing on one side differs)."""
+    old, new = identity(old), identity(new)
+    return sorted(k for k in set(old) | set(new) if old.get(k, _MISSING) != new.get(k, _MISSING))
+
+
+_MISSING = object()
+
+
+def has_progress(run: RunDir) -> bool:
+    """Whether the folder holds anything a run produced (results, checkpoints or logged metrics)."""
+    metrics = run.metrics.is_file() and run.metrics.stat().st_size > 0
+    return run.results.is_file() or run.last.is_file() or run.best.is_file() or metrics
+
+
 def check_resumable(run: RunDir, config: Config) -> None:
-    """A run folder may only be continued by the same experiment (up to logging and checkpoint options)."""
-    if not run.config.is_file():
+    """A run folder may only be reused (resumed, or skipped as finished) by a config with the same identity.
+
+    A folder with nothing produced yet (a setup that failed) takes the new config. Raises ValueError naming the
+    keys that differ otherwise.
+    """
+    if not has_progress(run):
         return
-    old = flatten(yaml.safe_load(run.config.read_text()) or {})
-    new = flatten(config_to_dict(config))
-    differ = sorted(
-        k for k in set(old) | set(new) if old.get(k) != new.get(k) and not k.startswith(RESUMABLE_DIFFERENCES)
-    )
-    if differ:
-        changes = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:5])
+    if not run.config.is_file():
         raise ValueError(
-            f"Run folder {run.path} holds another experiment ({changes}). Give this one its own folder with "
-            "experiment.run_name=<name>, or delete the old folder."
+            f"Run folder {run.path} holds results or checkpoints but no config.yaml, so nothing shows which "
+            "experiment wrote them. Move the folder away (or delete it) and run again."
+        )
+    try:
+        old = yaml.safe_load(run.config.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"{run.config} is not valid YAML ({error}); move {run.path} away and run again.") from None
+    differ = differing_keys(flatten(old), flatten(config_to_dict(config)))
+    if differ:
+        old_flat, new_flat = flatten(old), flatten(config_to_dict(config))
+        changes = ", ".join(f"{k}: {old_flat.get(k)!r} -> {new_flat.get(k)!r}" for k in differ[:5])
+        more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
+        raise ValueError(
+            f"Run folder {run.path} holds another experiment ({changes}{more}). Give this one its own folder "
+            "(leave experiment.run_name unset: the folder name then carries the config hash, or set "
+            "experiment.run_name=<new name>), or move the old folder away."
         )
 
 
@@ -109,6 +172,9 @@ def prepare_run_dir(run: RunDir, config: Config, accelerator: Any) -> None:
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         run.checkpoints.mkdir(parents=True, exist_ok=True)
+        if not run.last.is_file():  # a fresh start: what an earlier, unsaved attempt logged is not this run's
+            run.metrics.unlink(missing_ok=True)
+            run.best.unlink(missing_ok=True)
         tmp = run.config.with_name(".config.yaml.tmp")
         tmp.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
         tmp.replace(run.config)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -33,7 +34,18 @@ from .loading import config_to_dict
 from .methods import AdaptedModel, apply_method
 from .optim import build_optimizer, build_schedule
 from .task import Splits, Task, get_task_class
-from .tracking import RunDir, Tracker, peak_memory_mb, prepare_run_dir, run_dir, truncate_metrics, write_json
+from .tracking import (
+    RunDir,
+    Tracker,
+    check_resumable,
+    config_hash,
+    has_progress,
+    peak_memory_mb,
+    prepare_run_dir,
+    run_dir,
+    truncate_metrics,
+    write_json,
+)
 
 logger = logging.getLogger("gift_experiment_utils")
 
@@ -436,6 +448,7 @@ class Trainer:
                 "name": self.run.path.name,
                 "seed": config.experiment.seed,
                 "method": config.method.name,
+                "config_hash": config_hash(config),  # of every key but the seed: equal for one row's seeds
             },
         }
 
@@ -445,15 +458,18 @@ def run(config: Config) -> dict[str, Any] | None:
     """Train and evaluate one config; returns results.json's content (None if it was already done)."""
     task = get_task_class(config.experiment.domain)(config)
     folder = run_dir(config, task.tag())
+    check_resumable(folder, config)  # a folder holding another experiment is an error, never a reuse
     if folder.is_done():
-        logger.info(f"{folder.path} is finished (results.json exists); nothing to do.")
+        logger.info(f"{folder.path} is finished with this config (results.json exists); nothing to do.")
         return None
     accelerator = make_accelerator(config)
     trainer = None
+    created, set_up = not folder.path.exists(), False
     try:
         prepare_run_dir(folder, config, accelerator)
         trainer = Trainer(config, task, accelerator, folder)
         trainer.setup()
+        set_up = True
         trainer.fit()
         results = trainer.finish()
         _write_outputs(trainer, results)
@@ -461,6 +477,8 @@ def run(config: Config) -> dict[str, Any] | None:
     finally:
         if trainer is not None:
             trainer.tracker.finish()
+        if not set_up and created and accelerator.is_main_process and not has_progress(folder):
+            shutil.rmtree(folder.path, ignore_errors=True)  # a setup that failed leaves no folder behind
         if accelerator.num_processes == 1:  # allow another run in this process (sweeps, tests)
             _reset_accelerate()
 

@@ -38,9 +38,7 @@ SERVER_FILES = (
 
 def pick_run(sweep_file: str | Path, *, protocol: str, seed: int | None) -> RunDir:
     sweep = Sweep(sweep_file)
-    runs = [
-        p for p in sweep.final_runs(sweep.read_selection()) if p.config.task.protocol == protocol and p.run.is_done()
-    ]
+    runs = [p for p in sweep.final_runs(sweep.read_selection()) if p.config.task.protocol == protocol and p.done()]
     if seed is not None:
         runs = [p for p in runs if p.config.experiment.seed == seed]
     if not runs:

@@ -31,7 +31,7 @@ def final_runs(sweep_files: list[str | Path]) -> tuple[list[RunResult], list[Pat
     for path in sweep_files:
         sweep = Sweep(path)
         for planned in sweep.final_runs(sweep.read_selection()):
-            (done if planned.run.is_done() else missing).append(planned.run.path)
+            (done if planned.done() else missing).append(planned.run.path)
     if not done:
         raise ValueError(f"None of the final runs of {len(sweep_files)} sweep(s) has finished (e.g. {missing[:1]}).")
     return collect(done), missing

@@ -3,29 +3,31 @@
     python -m gift_experiment_utils.language_modeling.table runs/language_modeling/llama1_7b/commonsense
     python -m gift_experiment_utils.language_modeling.table runs/language_modeling/llama1_7b/math --sets AQuA gsm8k mawps SVAMP
 
-One row per run name without its seed (`commonsense_gift_r64_lr0.00025_wd0`); a cell is the mean of
-`test/<set>/accuracy` over the row's seeds (× 100), with the number of seeds in the last column. The engine's
-`tables` command makes one column per config value; here one run holds every column.
+One row per experiment: runs whose configs differ only in the seed share a row (the engine's
+`tables.distinguishing_keys` names the keys that tell rows apart, shown in the row label); a cell is the mean
+of `test/<set>/accuracy` over the row's seeds (× 100), with the number of seeds in the last column. The
+engine's `tables` command makes one column per config value; here one run holds every column.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean
 
+from .. import tables
+
 
 def collect(root: Path) -> dict[str, list[dict]]:
+    """results.json of every finished run under `root`, grouped into rows of one experiment each."""
+    runs = tables.collect([root])
+    keys = tables.distinguishing_keys(runs, ["method.name"], None)
     rows: dict[str, list[dict]] = defaultdict(list)
-    for results in sorted(root.rglob("results.json")):
-        data = json.loads(results.read_text())
-        rows[re.sub(r"_seed\d+$", "", results.parent.name)].append(data)
-    if not rows:
-        raise ValueError(f"No finished run (results.json) under {root}.")
+    for run in runs:
+        rows[tables.row_label(run, ["method.name", *keys])].append(run.results)
     return rows
 
 

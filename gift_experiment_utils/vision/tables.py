@@ -67,7 +67,7 @@ def collect(sweep_file: str) -> MethodResult:
     scores: dict[str, list[float]] = {}
     rows = []
     for planned in runs:
-        if not planned.run.is_done():
+        if not planned.done():
             continue
         rows.append(json.loads(planned.run.results.read_text()))
         key = planned.config.task.dataset if result.benchmark == "fgvc" else planned.config.task.name

@@ -9,6 +9,7 @@ import yaml
 
 from gift_experiment_utils import sweep as sweeps
 from gift_experiment_utils import tables
+from gift_experiment_utils.loading import config_to_dict
 from gift_experiment_utils.tracking import write_json
 
 from .conftest import FAST, TOY, results
@@ -30,6 +31,7 @@ def write_sweep(tmp_path, **spec) -> str:
 
 def fake_result(planned: sweeps.PlannedRun, value: float) -> None:
     planned.run.path.mkdir(parents=True, exist_ok=True)
+    planned.run.config.write_text(yaml.safe_dump(config_to_dict(planned.config)))
     write_json(planned.run.results, {"metrics": {"best_val/accuracy": value}})
 
 
@@ -44,10 +46,16 @@ def test_expansion_is_grid_times_partition_times_seeds(tmp_path):
     )
     runs = sweep.search_runs()
     assert len(runs) == 2 * 2 * 2 * 2 and len({r.run.path for r in runs}) == 16
-    assert runs[0].overrides[-5:-1] == ["task.seq_len=6", "train.lr=0.001", "train.weight_decay=0", "experiment.seed=1"]
-    # seq_len is not in the default run name, so names that would collide show the partition value
-    assert runs[0].overrides[-1] == "experiment.run_name=toy_gift_r4_lr0.001_wd0_seed1_seq_len6"
-    assert {r.run.path.name.split("_seed")[1][1:] for r in runs} == {"_seq_len6", "_seq_len8"}
+    assert runs[0].overrides[-4:] == ["task.seq_len=6", "train.lr=0.001", "train.weight_decay=0", "experiment.seed=1"]
+    # seq_len is not in the readable part of the name: the config hash tells the partitions apart
+    names = {
+        (r.config.task.seq_len, r.config.experiment.seed): r.run.path.name
+        for r in runs
+        if r.config.train.lr == 1e-3 and r.config.train.weight_decay == 0
+    }
+    assert names[(6, 1)].startswith("toy_gift_r4_lr0.001_wd0_") and names[(6, 1)].endswith("_seed1")
+    assert names[(6, 1)].removesuffix("_seed1") == names[(6, 2)].removesuffix("_seed2")  # seeds share the hash
+    assert names[(6, 1)].removesuffix("_seed1") != names[(8, 1)].removesuffix("_seed1")
     assert runs[0].config.train.lr == 1e-3 and runs[0].config.task.seq_len == 6
 
 

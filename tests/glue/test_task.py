@@ -165,5 +165,5 @@ def test_model_with_gift_on_query_value(offline, name, num_labels):
 
 def test_sweep_files_have_unique_names():
     stems = [p.stem for p in GLUE_CONFIGS if p.parent.name == "sweeps"]
-    assert len(set(stems)) == len(stems)  # the engine keys runs/_sweeps/<stem>/selection.json by the stem
+    assert len(set(stems)) == len(stems)  # one name per sweep, so `sweep select` output is easy to tell apart
     assert all(Path(p).read_text().startswith("#") for p in GLUE_CONFIGS)  # every config is headed by its comment
