@@ -32,7 +32,7 @@ def test_run_entry_script_stsb(offline, tmp_path):
     command = [sys.executable, "-m", "gift_experiment_utils.run", "--config", str(BASE_GIFT), *offline("stsb")]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    run = tmp_path / "runs" / "glue" / "roberta-base" / "stsb_gift_r32_lr0.0001_wd0_seed42"
+    (run,) = (tmp_path / "runs" / "glue" / "roberta-base").glob("stsb_gift_r32_lr0.0001_wd0_*_seed42")
     results = json.loads((run / "results.json").read_text())
     metrics = results["metrics"]
     for key in ("val/pearson", "val/spearmanr", "val/score", "best_val/pearson"):

@@ -94,7 +94,8 @@ def test_paper_protocol_splits_and_mnli_parts(offline, tmp_path):
     }
     metrics = task.compute_metrics(outputs, "test")
     assert metrics == {"num_examples": 6, "test_mismatched_num_examples": 6, "ax_num_examples": 6}
-    folder = tmp_path / "runs" / "glue" / "roberta-base" / "mnli_gift_r32_lr0.0001_wd0_seed42" / "predictions"
+    (run,) = (tmp_path / "runs" / "glue" / "roberta-base").glob("mnli_gift_r32_lr0.0001_wd0_*_seed42")
+    folder = run / "predictions"
     assert sorted(p.name for p in folder.iterdir()) == ["AX.tsv", "MNLI-m.tsv", "MNLI-mm.tsv"]
     assert (folder / "AX.tsv").read_text().splitlines()[:3] == ["index\tprediction", "0\tcontradiction", "1\tneutral"]
 
