@@ -71,9 +71,17 @@ def collect(roots: list[str | Path]) -> list[RunResult]:
     for root in roots:
         for results in sorted(Path(root).rglob("results.json")):
             config_file = results.parent / "config.yaml"
-            if config_file.is_file():
+            if not config_file.is_file():
+                raise ValueError(
+                    f"{results} has no config.yaml beside it, so nothing says which experiment it belongs to; "
+                    "move that folder out of the table's roots."
+                )
+            try:
                 config = flatten(yaml.safe_load(config_file.read_text()) or {})
-                runs.append(RunResult(results.parent, config, json.loads(results.read_text())))
+                data = json.loads(results.read_text())
+            except (yaml.YAMLError, json.JSONDecodeError) as error:
+                raise ValueError(f"{results.parent}: unreadable config.yaml or results.json ({error}).") from None
+            runs.append(RunResult(results.parent, config, data))
     if not runs:
         raise ValueError(f"No finished runs (results.json) under {[str(r) for r in roots]}.")
     return runs

@@ -181,3 +181,10 @@ def test_tables_refuse_one_run_counted_twice(tmp_path):
             col_key=None,
             metric="auto",
         )
+
+
+def test_tables_refuse_results_without_their_config(tmp_path):
+    fake_run(tmp_path, "a", seed=42, score=0.8, params=100)
+    (tmp_path / "a" / "config.yaml").unlink()
+    with pytest.raises(ValueError, match="has no config.yaml beside it"):
+        tables.collect([tmp_path])
