@@ -54,12 +54,13 @@ def slug(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-=,+]", "-", text)
 
 
-# Keys that cannot change a number a run produces: where its folder is, how it is logged and how often it is
-# checkpointed (resumption is exact). Everything else is the run's identity. `checkpoint.save_best` stays in:
-# with eval.test_weights=best it decides which weights are tested.
+# Keys that cannot change a number a run produces: where its folder and data are, how it is logged and how
+# often it is checkpointed (resumption is exact). Everything else is the run's identity. `checkpoint.save_best`
+# stays in: with eval.test_weights=best it decides which weights are tested.
 NOT_IDENTITY = (
     "experiment.output_root",
     "experiment.run_name",
+    "data.root",
     "log.",
     "checkpoint.every_steps",
     "checkpoint.every_epochs",

@@ -42,7 +42,7 @@ def test_the_hash_covers_every_key_but_where_and_how_a_run_is_logged():
     assert config_hash(base) == config_hash(load_config(TOY))  # stable
     for override in ("train.epochs=5", "method.rank=8", "task.seq_len=6", "data.eval_batch_size=3"):
         assert config_hash(load_config(TOY, [override])) != config_hash(base), override
-    for override in ("log.progress_bar=false", "checkpoint.every_steps=3", "experiment.output_root=elsewhere"):
+    for override in ("log.progress_bar=false", "checkpoint.every_steps=3", "experiment.output_root=x", "data.root=y"):
         assert config_hash(load_config(TOY, [override])) == config_hash(base), override
     seed = load_config(TOY, ["experiment.seed=7"])
     assert config_hash(seed) == config_hash(base)  # the seeds of one experiment share the hash ...
