@@ -61,7 +61,7 @@ def _require_folder(value: str, key: str, pattern: str, allowed: str) -> None:
 @dataclass
 class ExperimentSection:
     name: str = "default"  # runs/<domain>/<name>/<run_name>/
-    domain: str = ""  # required: picks the task, gift_experiment_utils.<domain>.TASK (see task.py)
+    domain: str = ""  # required: picks the task, gift_experiment_utils.<domain>.TASK or module:Class (task.py)
     seed: int = 42
     output_root: str = "runs"
     run_name: str | None = None  # None: built from the config (task, method, lr, wd, seed), never the clock
@@ -268,8 +268,8 @@ class TrainSection:
             _require(
                 base is None or self.min_lr <= base,
                 "train.min_lr",
-                f"{self.min_lr} is above train.{key}={base}: the decay would raise the lr. Give "
-                f"train.min_lr <= train.{key} (0 decays to zero).",
+                f"must be <= train.{key}={base} (the decay would otherwise raise the lr), got {self.min_lr}. "
+                "Lower it (0 decays to zero).",
             )
         _require_number(
             self.max_grad_norm, "train.max_grad_norm", low=0, strict=True, optional=True, hint=" (null: no clipping)"
@@ -305,7 +305,9 @@ class CheckpointSection:
     def validate(self) -> None:
         _require(self.every_steps is None or self.every_steps >= 1, "checkpoint.every_steps", "must be >= 1 or null.")
         _require(
-            self.every_epochs is None or self.every_epochs >= 1, "checkpoint.every_epochs", "must be >= 1 or null."
+            self.every_epochs is None or self.every_epochs >= 1,
+            "checkpoint.every_epochs",
+            f"must be >= 1 or null, got {self.every_epochs}.",
         )
 
 

@@ -8,7 +8,8 @@ Rules
   starts the method section afresh, so a LoRA experiment on a GIFT `_base.yaml` keeps no GIFT keys.
 - Overrides are `dotted.key=value`, the value parsed as YAML (`train.lr=2e-4`, `method.target_modules=[q,v]`).
 - Everything is checked before anything loads: an unknown key names the key as typed, where it was set
-  and the closest valid key; a wrong type or bad value names the key and what is allowed.
+  and the closest valid key; a wrong type or bad value names the key and what is allowed; a YAML syntax
+  error names the file (or override), line and column.
 """
 
 from __future__ import annotations

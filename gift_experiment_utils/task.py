@@ -3,6 +3,8 @@
 A domain (language modeling, GLUE, vision, ...) is a package `gift_experiment_utils/<domain>/` (or a
 module `gift_experiment_utils/<domain>.py`) whose top level defines `TASK = <its Task subclass>`.
 `experiment.domain: <domain>` in a config picks it; nothing in the engine changes when a domain is added.
+`experiment.domain: module:Class` names a task class in the package or under a top-level package listed
+in $GIFT_TASK_MODULES; the name is checked before anything is imported (`task_location`).
 Per-dataset differences stay inside the domain as rows of a table keyed by a field of its config.
 
     @dataclass
