@@ -17,11 +17,14 @@ A resolved config has the sections
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 MIXED_PRECISION = ("no", "bf16", "fp16")
+# experiment.domain: a dotted module name, optionally `:Class` (checked before anything is imported, see task.py)
+DOMAIN_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?"
 
 
 def _require(condition: bool, key: str, message: str) -> None:
@@ -29,26 +32,51 @@ def _require(condition: bool, key: str, message: str) -> None:
         raise ValueError(f"Config key '{key}': {message}")
 
 
+def _require_number(
+    value: float | None, key: str, *, low: float, strict: bool, optional: bool = False, hint: str = ""
+) -> None:
+    """`value` is finite and > low (strict) or >= low; None passes when `optional`."""
+    if optional and value is None:
+        return
+    ok = value is not None and math.isfinite(value) and (value > low if strict else value >= low)
+    bound = f"{'>' if strict else '>='} {low:g}"
+    _require(ok, key, f"must be a finite number {bound}{' or null' if optional else ''}{hint}, got {value}.")
+
+
+def _require_folder(value: str, key: str, pattern: str, allowed: str) -> None:
+    """`value` is one folder name, or with '/' in `pattern` a relative path that stays below its parent."""
+    _require(
+        bool(re.fullmatch(pattern, value)),
+        key,
+        f"{value!r} is not a valid folder name; use {allowed} only (it becomes part of the run folder).",
+    )
+    _require(
+        all(part not in ("", ".", "..") for part in value.split("/")),
+        key,
+        f"{value!r} would put runs outside <experiment.output_root>/<experiment.domain>/: no '.' or '..' "
+        "parts, empty parts, leading or trailing '/'. Give a name such as 'glue/gift_sweep'.",
+    )
+
+
 @dataclass
 class ExperimentSection:
     name: str = "default"  # runs/<domain>/<name>/<run_name>/
-    domain: str = ""  # required: picks the task, gift_experiment_utils.<domain>.TASK (see task.py)
+    domain: str = ""  # required: picks the task, gift_experiment_utils.<domain>.TASK or module:Class (task.py)
     seed: int = 42
     output_root: str = "runs"
     run_name: str | None = None  # None: built from the config (task, method, lr, wd, seed), never the clock
 
     def validate(self) -> None:
-        for key in ("name", "domain"):
-            _require(
-                bool(re.fullmatch(r"[A-Za-z0-9_.\-/]+", getattr(self, key))),
-                f"experiment.{key}",
-                "use letters, digits, '_', '-', '.', '/' only (it becomes a folder name).",
-            )
+        _require_folder(self.name, "experiment.name", r"[A-Za-z0-9_.\-/]+", "letters, digits and _ - . /")
+        _require(
+            bool(re.fullmatch(DOMAIN_PATTERN, self.domain)),
+            "experiment.domain",
+            f"{self.domain!r} is not a domain name; give a domain of gift_experiment_utils (toy, glue, "
+            "vision.vtab) or module:TaskClass.",
+        )
         if self.run_name is not None:
-            _require(
-                bool(re.fullmatch(r"[A-Za-z0-9_.\-=,+]+", self.run_name)),
-                "experiment.run_name",
-                f"{self.run_name!r} is not a valid folder name; use letters, digits and _ - . = , +",
+            _require_folder(
+                self.run_name, "experiment.run_name", r"[A-Za-z0-9_.\-=,+]+", "letters, digits and _ - . = , +"
             )
 
 
@@ -131,6 +159,7 @@ class VPTMethod(MethodSection):
 
     def validate(self) -> None:
         _require(self.num_prompts >= 1, "method.num_prompts", f"must be >= 1, got {self.num_prompts}.")
+        _require(0.0 <= self.dropout < 1.0, "method.dropout", f"must be in [0, 1), got {self.dropout}.")
 
 
 @dataclass
@@ -164,6 +193,9 @@ class DataSection:
 
     def validate(self) -> None:
         _require(self.num_workers >= 0, "data.num_workers", "must be >= 0.")
+        for key in ("eval_batch_size", "max_train_samples", "max_eval_samples"):
+            value = getattr(self, key)
+            _require(value is None or value >= 1, f"data.{key}", f"must be >= 1 or null, got {value}.")
 
 
 @dataclass
@@ -202,8 +234,7 @@ class TrainSection:
             "give either train.effective_batch_size or train.grad_accum_steps, not both.",
         )
         _require(self.grad_accum_steps is None or self.grad_accum_steps >= 1, "train.grad_accum_steps", "must be >= 1.")
-        _require(self.lr > 0, "train.lr", f"must be > 0, got {self.lr}.")
-        _require(len(self.betas) == 2, "train.betas", f"needs two values, got {self.betas}.")
+        self._validate_optimizer()
         warmups = [k for k in ("warmup_ratio", "warmup_steps", "warmup_epochs") if getattr(self, k)]
         _require(
             len(warmups) <= 1,
@@ -217,6 +248,34 @@ class TrainSection:
             "with train.schedule_unit=epoch give the warmup as train.warmup_epochs.",
         )
         _require(self.log_every >= 1, "train.log_every", "must be >= 1.")
+
+    def _validate_optimizer(self) -> None:
+        """AdamW and schedule values: finite, in range, and a decay that goes down (min_lr <= every base lr)."""
+        _require_number(self.lr, "train.lr", low=0, strict=True)
+        _require_number(self.head_lr, "train.head_lr", low=0, strict=True, optional=True)
+        _require_number(self.weight_decay, "train.weight_decay", low=0, strict=False)
+        _require_number(self.head_weight_decay, "train.head_weight_decay", low=0, strict=False, optional=True)
+        _require(
+            len(self.betas) == 2 and all(0.0 <= beta < 1.0 for beta in self.betas),
+            "train.betas",
+            f"needs two values in [0, 1) (AdamW's beta1, beta2), got {self.betas}; e.g. train.betas=[0.9,0.999].",
+        )
+        _require_number(self.eps, "train.eps", low=0, strict=True)
+        _require_number(self.warmup_start_lr, "train.warmup_start_lr", low=0, strict=False)
+        _require_number(self.min_lr, "train.min_lr", low=0, strict=False)
+        for key in ("lr", "head_lr"):
+            base = getattr(self, key)
+            _require(
+                base is None or self.min_lr <= base,
+                "train.min_lr",
+                f"must be <= train.{key}={base} (the decay would otherwise raise the lr), got {self.min_lr}. "
+                "Lower it (0 decays to zero).",
+            )
+        _require_number(
+            self.max_grad_norm, "train.max_grad_norm", low=0, strict=True, optional=True, hint=" (null: no clipping)"
+        )
+        _require(self.warmup_steps >= 0, "train.warmup_steps", f"must be >= 0, got {self.warmup_steps}.")
+        _require_number(self.warmup_epochs, "train.warmup_epochs", low=0, strict=False)
 
 
 @dataclass
@@ -245,6 +304,11 @@ class CheckpointSection:
 
     def validate(self) -> None:
         _require(self.every_steps is None or self.every_steps >= 1, "checkpoint.every_steps", "must be >= 1 or null.")
+        _require(
+            self.every_epochs is None or self.every_epochs >= 1,
+            "checkpoint.every_epochs",
+            f"must be >= 1 or null, got {self.every_epochs}.",
+        )
 
 
 @dataclass

@@ -8,7 +8,8 @@ Rules
   starts the method section afresh, so a LoRA experiment on a GIFT `_base.yaml` keeps no GIFT keys.
 - Overrides are `dotted.key=value`, the value parsed as YAML (`train.lr=2e-4`, `method.target_modules=[q,v]`).
 - Everything is checked before anything loads: an unknown key names the key as typed, where it was set
-  and the closest valid key; a wrong type or bad value names the key and what is allowed.
+  and the closest valid key; a wrong type or bad value names the key and what is allowed; a YAML syntax
+  error names the file (or override), line and column.
 """
 
 from __future__ import annotations
@@ -42,10 +43,28 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=256)
 def _read_yaml_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
-    data = yaml.load(path.read_text(), Loader=_Loader) or {}
+    try:
+        data = yaml.load(path.read_text(), Loader=_Loader) or {}
+    except yaml.YAMLError as error:
+        raise yaml_error(error, str(path)) from error
     if not isinstance(data, dict):
         raise ValueError(f"Config file {path} must hold a mapping of sections, got {type(data).__name__}.")
     return data
+
+
+def yaml_error(error: yaml.YAMLError, where: str) -> ValueError:
+    """A YAML syntax error as `<where> line L, column C: <problem>` (1-based, as editors count)."""
+    return ValueError(f"{where} {_yaml_problem(error)}. Fix the YAML syntax there.")
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    position = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error)
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and context_mark is not None:
+        context = f"{context} from line {context_mark.line + 1}"
+    return f"{position}{problem}{f' ({context})' if context else ''}"
 
 
 def base_files(path: Path) -> list[Path]:
@@ -78,7 +97,13 @@ def parse_override(text: str) -> Layer:
     key, sep, raw = text.partition("=")
     if not sep or not key or any(not part for part in key.split(".")):
         raise ValueError(f"Override {text!r} is not of the form dotted.key=value (e.g. train.lr=2e-4).")
-    value = yaml.safe_load(raw) if raw.strip() else ""
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as error:
+        raise ValueError(
+            f"Override {text!r}: the value is not valid YAML ({_yaml_problem(error)}). Quote it, or write "
+            "lists as [a,b] and mappings as {k: v}."
+        ) from error
     nested: dict[str, Any] = {}
     cursor = nested
     *parents, leaf = key.split(".")
@@ -281,7 +306,7 @@ def build_config(merged: dict[str, Any], source: dict[str, str]) -> Config:
             "Config key 'experiment.domain' is required (it picks the task); set it in the domain's "
             f"_base.yaml or pass experiment.domain=<one of {available_domains()}>."
         )
-    task_cls = get_task_class(domain)
+    task_cls = get_task_class(str(domain))  # checks the name before importing anything
     method_name = (merged.get("method") or {}).get("name", "gift")
     if method_name not in METHODS:
         close = difflib.get_close_matches(str(method_name), METHODS, n=1)

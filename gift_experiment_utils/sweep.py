@@ -42,7 +42,7 @@ from typing import Any, Literal
 import yaml
 
 from .config import Config
-from .loading import _Builder, load_config
+from .loading import _Builder, load_config, read_yaml
 from .tracking import RunDir, check_resumable, run_dir, write_json
 
 DEFAULT_LAUNCHER = f"{Path(sys.executable).name} -m gift_experiment_utils.run"
@@ -95,7 +95,7 @@ class PlannedRun:
 class Sweep:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        raw = yaml.safe_load(self.path.read_text()) or {}
+        raw = read_yaml(self.path)  # a syntax error names the file and line
         if set(raw) != {"sweep"}:
             raise ValueError(f"{self.path}: a sweep file holds one top-level key 'sweep:', got {sorted(raw)}.")
         if not isinstance(raw["sweep"], dict) or "config" not in raw["sweep"]:
@@ -104,9 +104,29 @@ class Sweep:
             )
         self.spec: SweepSpec = _Builder({}, _SPEC_KEYS).dataclass(SweepSpec, raw["sweep"], "sweep.")
         self.config_path = (self.path.parent / self.spec.config).resolve()
-        for name, values in {**self.spec.grid, **self.spec.partition}.items():
-            if not isinstance(values, list) or not values:
-                raise ValueError(f"{self.path}: sweep grid/partition key {name!r} needs a non-empty list of values.")
+        self._validate()
+
+    def _validate(self) -> None:
+        """Refuse a sweep that would run nothing, run a point twice, or let one key hide another."""
+        for key, seeds in (("sweep.seeds", self.spec.seeds), ("sweep.final.seeds", self.spec.final.seeds)):
+            if not seeds:
+                raise ValueError(
+                    f"{self.path}: '{key}' is empty; give at least one seed, e.g. {key.split('.')[-1]}: [42]."
+                )
+            _refuse_duplicates(self.path, key, seeds)
+        for section in ("grid", "partition"):
+            for name, values in getattr(self.spec, section).items():
+                if not isinstance(values, list) or not values:
+                    raise ValueError(
+                        f"{self.path}: 'sweep.{section}.{name}' needs a non-empty list of values, got {values!r}."
+                    )
+                _refuse_duplicates(self.path, f"sweep.{section}.{name}", values)
+        both = sorted(set(self.spec.grid) & set(self.spec.partition))
+        if both:
+            raise ValueError(
+                f"{self.path}: {both} are in both sweep.grid and sweep.partition; a key is either searched "
+                "(grid) or split on (partition). Keep it in one."
+            )
 
     @property
     def name(self) -> str:
@@ -232,6 +252,38 @@ _SPEC_KEYS = [
     "sweep.final.seeds",
     "sweep.final.overrides",
 ]
+
+
+def _refuse_duplicates(path: Path, key: str, values: list[Any]) -> None:
+    """Values that become the same override (`1e-4` and `1.0e-4`) would run the same point twice."""
+    seen: list[Any] = []
+    for value in values:
+        canonical = _canonical(value)
+        if canonical in seen:
+            first = values[seen.index(canonical)]
+            raise ValueError(
+                f"{path}: '{key}' lists the same value twice ({first!r} and {value!r}), so the same runs would "
+                "start twice. Remove one."
+            )
+        seen.append(canonical)
+
+
+def _canonical(value: Any) -> Any:
+    """A value as the schema reads it: YAML 1.1 keeps `1e-4` a string, the schema's float makes it 0.0001."""
+    if isinstance(value, bool) or value is None:
+        return (type(value).__name__, value)  # True == 1 in Python, but not in a config
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    return value
 
 
 def _yaml_value(value: Any) -> str:

@@ -3,6 +3,8 @@
 A domain (language modeling, GLUE, vision, ...) is a package `gift_experiment_utils/<domain>/` (or a
 module `gift_experiment_utils/<domain>.py`) whose top level defines `TASK = <its Task subclass>`.
 `experiment.domain: <domain>` in a config picks it; nothing in the engine changes when a domain is added.
+`experiment.domain: module:Class` names a task class in the package or under a top-level package listed
+in $GIFT_TASK_MODULES; the name is checked before anything is imported (`task_location`).
 Per-dataset differences stay inside the domain as rows of a table keyed by a field of its config.
 
     @dataclass
@@ -39,7 +41,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import pkgutil
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -47,7 +51,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from .config import EmptyTaskConfig
+from .config import DOMAIN_PATTERN, EmptyTaskConfig
 
 if TYPE_CHECKING:
     from .config import Config
@@ -182,11 +186,41 @@ _ENGINE_MODULES = {
 }
 
 
-def get_task_class(domain: str) -> type[Task]:
-    """The `TASK` of `gift_experiment_utils.<domain>`, or of a module path `package.module:Class`."""
+# Top-level packages (comma-separated) whose modules `experiment.domain: module:Class` may import, besides
+# gift_experiment_utils. An environment variable, not a config key: a config must not widen what it may import.
+TASK_MODULES_ENV = "GIFT_TASK_MODULES"
+
+
+def task_location(domain: str) -> tuple[str, str]:
+    """The (module, attribute) that `experiment.domain` names, checked before anything is imported."""
+    if not re.fullmatch(DOMAIN_PATTERN, domain):
+        raise ValueError(
+            f"Config key 'experiment.domain': {domain!r} is not a domain. Give one of {available_domains()} "
+            "(a sub-domain as vision.vtab) or module:TaskClass (e.g. mypkg.tasks:MyTask)."
+        )
     module_name, _, attr = domain.partition(":")
     if not attr:
-        module_name, attr = f"gift_experiment_utils.{domain}", "TASK"
+        if module_name.split(".")[0] not in available_domains():
+            raise ValueError(
+                f"Config key 'experiment.domain': no domain {domain!r} in gift_experiment_utils. "
+                f"Available: {available_domains()}; or give 'package.module:TaskClass'."
+            )
+        return f"gift_experiment_utils.{module_name}", "TASK"
+    listed = [p.strip() for p in os.environ.get(TASK_MODULES_ENV, "").split(",") if p.strip()]
+    if not any(module_name == p or module_name.startswith(f"{p}.") for p in ["gift_experiment_utils", *listed]):
+        top = module_name.split(".")[0]
+        raise ValueError(
+            f"Config key 'experiment.domain': {domain!r} would import {module_name}, which is outside "
+            f"gift_experiment_utils and not allowed by ${TASK_MODULES_ENV} (now {listed}). Task modules are "
+            "imported only from gift_experiment_utils or the top-level packages listed there (comma-separated); "
+            f"to trust {top}, run with {TASK_MODULES_ENV}={','.join([*listed, top])}."
+        )
+    return module_name, attr
+
+
+def get_task_class(domain: str) -> type[Task]:
+    """The `TASK` of `gift_experiment_utils.<domain>`, or `module:Class` inside the package or an allowed one."""
+    module_name, attr = task_location(domain)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
@@ -199,7 +233,8 @@ def get_task_class(domain: str) -> type[Task]:
     task_cls = getattr(module, attr, None)
     if not (isinstance(task_cls, type) and issubclass(task_cls, Task)):
         raise ValueError(
-            f"experiment.domain={domain!r}: {module_name}.{attr} must be a Task subclass, got {task_cls!r}."
+            f"Config key 'experiment.domain': {domain!r} needs {module_name}.{attr} to be a Task subclass, got "
+            f"{task_cls!r}. A domain module sets `TASK = <its Task subclass>`; module:Class names the class."
         )
     if not dataclasses.is_dataclass(task_cls.Config):
         raise TypeError(f"{task_cls.__name__}.Config must be a dataclass (the `task:` config section).")

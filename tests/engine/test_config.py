@@ -166,3 +166,132 @@ def test_print_config_prints_the_resolved_config_and_exits():
 def test_entry_point_reports_a_bad_key_without_traceback(capsys):
     assert main(["--config", str(TOY), "train.lrr=1"]) == 2
     assert "Did you mean 'train.lr'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["train.lr=inf"], "train.lr"),
+        (["train.lr=.inf"], "train.lr"),
+        (["train.lr=nan"], "train.lr"),
+        (["train.head_lr=.nan"], "train.head_lr"),
+        (["train.head_lr=0"], "train.head_lr"),
+        (["train.min_lr=0.5"], "train.min_lr"),  # above train.lr=1e-2
+        (["train.head_lr=1e-3", "train.min_lr=5e-3"], "train.min_lr"),  # above the head's lr
+        (["train.min_lr=-1e-6"], "train.min_lr"),
+        (["train.warmup_start_lr=-1e-7"], "train.warmup_start_lr"),
+        (["train.warmup_start_lr=inf"], "train.warmup_start_lr"),
+        (["train.max_grad_norm=0"], "train.max_grad_norm"),
+        (["train.max_grad_norm=-1"], "train.max_grad_norm"),
+        (["train.max_grad_norm=.nan"], "train.max_grad_norm"),
+        (["train.eps=0"], "train.eps"),
+        (["train.betas=[0.9,1.0]"], "train.betas"),
+        (["train.betas=[-0.1,0.999]"], "train.betas"),
+        (["train.weight_decay=-0.1"], "train.weight_decay"),
+        (["train.weight_decay=.inf"], "train.weight_decay"),
+        (["train.head_weight_decay=-1"], "train.head_weight_decay"),
+        (["train.warmup_steps=-5", "train.warmup_ratio=0"], "train.warmup_steps"),
+        (["train.warmup_epochs=-1", "train.warmup_ratio=0"], "train.warmup_epochs"),
+        (["data.eval_batch_size=0"], "data.eval_batch_size"),
+        (["data.max_train_samples=0"], "data.max_train_samples"),
+        (["checkpoint.every_epochs=0"], "checkpoint.every_epochs"),
+        (["method.name=vpt", "method.dropout=1.5"], "method.dropout"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else None,
+)
+def test_nonsensical_engine_settings_are_refused_naming_the_key(overrides, key):
+    with pytest.raises(ValueError, match=rf"Config key '{key}': .*got"):
+        load_config(TOY, overrides)
+
+
+def test_limits_themselves_are_allowed():
+    config = load_config(TOY, ["train.max_grad_norm=null", "train.min_lr=1e-2", "train.betas=[0,0.5]"])
+    assert config.train.max_grad_norm is None and config.train.min_lr == config.train.lr == 1e-2
+    assert load_config(TOY, ["train.max_grad_norm=1.0"]).train.max_grad_norm == 1.0
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "experiment.name=../x",
+        "experiment.name=a/../../b",
+        "experiment.name=..",
+        "experiment.name=.",
+        "experiment.name=/tmp/x",
+        "experiment.name=a//b",
+        "experiment.name=a/",
+        "experiment.run_name=..",
+        "experiment.run_name=.",
+    ],
+)
+def test_names_that_leave_the_output_root_are_refused(override):
+    key = override.partition("=")[0]
+    with pytest.raises(ValueError, match=rf"'{key}': .* outside <experiment.output_root>/<experiment.domain>/"):
+        load_config(TOY, [override])
+
+
+def test_nested_experiment_names_stay_inside_the_domain_folder(tmp_path):
+    from gift_experiment_utils.tracking import run_dir
+
+    config = load_config(TOY, [f"experiment.output_root={tmp_path}", "experiment.name=sweeps/a.b"])
+    assert (tmp_path / "toy").resolve() in run_dir(config, "toy").path.resolve().parents
+
+
+@pytest.mark.parametrize("domain", ["vision/vtab", "../toy", "toy;x", "os.path:join()", ".toy"])
+def test_domain_syntax_is_checked_before_any_import(domain):
+    with pytest.raises(ValueError, match=r"'experiment.domain': .* is not a domain"):
+        load_config(TOY, [f"experiment.domain={domain}"])
+
+
+def test_a_plain_domain_must_be_one_of_the_package_domains():
+    with pytest.raises(ValueError, match=r"no domain 'train' in gift_experiment_utils\. Available: \[.*'toy'"):
+        load_config(TOY, ["experiment.domain=train"])  # an engine module, not a domain
+
+
+def test_module_colon_class_inside_the_package_works():
+    config = load_config(TOY, ["experiment.domain=gift_experiment_utils.toy:ToyTask"])
+    assert config.experiment.domain == "gift_experiment_utils.toy:ToyTask" and config.task.seq_len
+
+
+OUTSIDE_TASKS = """
+from pathlib import Path
+
+from gift_experiment_utils.toy import ToyTask
+
+Path(__file__).with_name("imported.txt").write_text("imported")  # proves the module ran
+
+
+class OutsideTask(ToyTask):
+    pass
+"""
+
+
+def test_module_colon_class_outside_the_package_needs_the_allow_list(tmp_path, monkeypatch):
+    import sys
+
+    from gift_experiment_utils.task import get_task_class
+
+    name = "gift_test_outside_tasks"
+    (tmp_path / f"{name}.py").write_text(OUTSIDE_TASKS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("GIFT_TASK_MODULES", raising=False)
+    try:
+        with pytest.raises(ValueError, match=rf"outside gift_experiment_utils .*GIFT_TASK_MODULES={name}"):
+            load_config(TOY, [f"experiment.domain={name}:OutsideTask"])
+        assert name not in sys.modules and not (tmp_path / "imported.txt").exists()
+
+        monkeypatch.setenv("GIFT_TASK_MODULES", f"otherpkg, {name}")
+        config = load_config(TOY, [f"experiment.domain={name}:OutsideTask"])
+        assert get_task_class(config.experiment.domain).__name__ == "OutsideTask"
+        assert (tmp_path / "imported.txt").exists()
+    finally:
+        sys.modules.pop(name, None)
+
+
+def test_yaml_syntax_errors_name_the_file_and_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("experiment: {domain: toy}\ntrain:\n  lr: 1\n    epochs: 3\n")
+    with pytest.raises(ValueError, match=r"broken\.yaml line 4, column 11: mapping values are not allowed"):
+        load_config(path)
+    with pytest.raises(ValueError, match=r"Override 'train\.betas=\[0\.9,0\.99': the value is not valid YAML \(line 1"):
+        load_config(TOY, ["train.betas=[0.9,0.99"])

@@ -66,6 +66,43 @@ def test_bad_sweep_keys_fail_before_anything_runs(tmp_path):
         sweeps.Sweep(write_sweep(tmp_path, seed=[1]))
 
 
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"seeds": []}, r"'sweep\.seeds' is empty"),
+        ({"final": {"seeds": []}}, r"'sweep\.final\.seeds' is empty"),
+        ({"seeds": [1, 2, 1]}, r"'sweep\.seeds' lists the same value twice \(1 and 1\)"),
+        ({"final": {"seeds": [42, 42]}}, r"'sweep\.final\.seeds' lists the same value twice"),
+        ({"grid": {"train.lr": [1e-3, 0.001]}}, r"'sweep\.grid\.train\.lr' lists the same value twice"),
+        ({"partition": {"task.seq_len": [6, 8, 6]}}, r"'sweep\.partition\.task\.seq_len' lists the same value"),
+        ({"partition": {"train.lr": [1e-3]}}, r"\['train\.lr'\] are in both sweep\.grid and sweep\.partition"),
+    ],
+)
+def test_sweeps_that_run_nothing_or_a_point_twice_are_refused(tmp_path, spec, message):
+    with pytest.raises(ValueError, match=message):
+        sweeps.Sweep(write_sweep(tmp_path, **spec))
+
+
+def test_duplicates_are_compared_as_the_schema_reads_them(tmp_path):
+    path = tmp_path / "sweep.yaml"  # YAML 1.1 reads 1e-4 as a string and 1.0e-4 as a float: both are lr 0.0001
+    path.write_text(f"sweep:\n  config: {TOY}\n  grid: {{train.lr: [1e-4, 1.0e-4]}}\n")
+    with pytest.raises(ValueError, match=r"'sweep\.grid\.train\.lr' lists the same value twice \('1e-4' and 0\.0001\)"):
+        sweeps.Sweep(path)
+    path.write_text(
+        f"sweep:\n  config: {TOY}\n  grid: {{train.lr: [1e-4, 1e-3], method.share_projections: [true, false]}}\n"
+    )
+    assert sweeps.Sweep(path).spec.grid == {"train.lr": ["1e-4", "1e-3"], "method.share_projections": [True, False]}
+
+
+def test_a_sweep_file_with_a_yaml_error_names_the_file_and_line(tmp_path, capsys):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"sweep:\n  config: {TOY}\n  seeds: [1, 2\n")
+    with pytest.raises(ValueError, match=r"sweep\.yaml line 4, column 1: .*Fix the YAML syntax"):
+        sweeps.Sweep(path)
+    assert sweeps.main(["plan", str(path)]) == 2
+    assert "sweep.yaml line 4" in capsys.readouterr().err
+
+
 def test_select_picks_the_best_point_per_partition_by_the_mean_over_seeds(tmp_path):
     sweep = sweeps.Sweep(
         write_sweep(
