@@ -109,7 +109,8 @@ def run_name(config: Config, task_tag: str) -> str:
 
 def run_dir(config: Config, task_tag: str) -> RunDir:
     experiment = config.experiment
-    return RunDir(Path(experiment.output_root) / experiment.domain / experiment.name / run_name(config, task_tag))
+    domain = slug(experiment.domain)  # `package.module:Class` -> `package.module-Class`
+    return RunDir(Path(experiment.output_root) / domain / experiment.name / run_name(config, task_tag))
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
