@@ -219,6 +219,9 @@ class TrainSection:
     warmup_epochs: float = 0.0
     warmup_start_lr: float = 0.0  # absolute lr at the start of warmup (vision: 1e-7)
     min_lr: float = 0.0  # absolute lr at the end of the decay (vision: 1e-6)
+    # true: the decay starts when the warmup ends (HF's schedules); false: the decay spans all of training from
+    # t = 0 and the warmup replaces its first values (timm's default `warmup_prefix=False`, the vision recipe)
+    warmup_prefix: bool = True
     max_grad_norm: float | None = None
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     find_unused_parameters: bool = False  # DDP; not needed for any shipped method

@@ -9,6 +9,11 @@ schedule_unit=epoch: the lr is set at the start of each epoch, as timm does):
     t < W:   lr(t) = start + (lr - start) · t / W                        (start = train.warmup_start_lr)
     t >= W:  lr(t) = min + (lr - min) · f((t - W) / (T - W))              (min = train.min_lr)
              f(p) = 1 - p (linear) | (1 + cos(π p)) / 2 (cosine) | 1 (constant)
+
+With `train.warmup_prefix: false` the decay is f(t / T) instead: it runs over the whole of training from
+t = 0 and the warmup only replaces its first W values. That is timm's `CosineLRScheduler` with its default
+`warmup_prefix=False`, stepped per epoch, which the paper's vision code used; the values equal timm's at every
+epoch (tested).
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ class Schedule:
     warmup: float  # W
     start_lr: float
     min_lr: float
+    warmup_prefix: bool = True  # the decay starts after the warmup (else it spans [0, T])
 
     def factor(self, progress: float) -> float:
         progress = min(max(progress, 0.0), 1.0)
@@ -73,8 +79,9 @@ class Schedule:
     def lr(self, base_lr: float, t: float) -> float:
         if t < self.warmup:
             return self.start_lr + (base_lr - self.start_lr) * t / self.warmup
-        span = max(self.total - self.warmup, 1e-12)
-        return self.min_lr + (base_lr - self.min_lr) * self.factor((t - self.warmup) / span)
+        start = self.warmup if self.warmup_prefix else 0.0
+        span = max(self.total - start, 1e-12)
+        return self.min_lr + (base_lr - self.min_lr) * self.factor((t - start) / span)
 
     def apply(self, optimizer: torch.optim.Optimizer, t: float) -> None:
         for group in optimizer.param_groups:
@@ -89,4 +96,6 @@ def build_schedule(train: TrainSection, *, updates_per_epoch: int, total_updates
     else:
         total = total_updates
         warmup = train.warmup_steps or train.warmup_epochs * updates_per_epoch or math.ceil(train.warmup_ratio * total)
-    return Schedule(train.scheduler, float(total), float(warmup), train.warmup_start_lr, train.min_lr)
+    return Schedule(
+        train.scheduler, float(total), float(warmup), train.warmup_start_lr, train.min_lr, train.warmup_prefix
+    )
