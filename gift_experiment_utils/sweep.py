@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import shlex
 import subprocess
 import sys
@@ -39,7 +38,7 @@ import yaml
 
 from .config import Config
 from .loading import _Builder, load_config
-from .tracking import RunDir, run_dir, write_json
+from .tracking import RunDir, read_json, run_dir, write_json
 
 DEFAULT_LAUNCHER = f"{Path(sys.executable).name} -m gift_experiment_utils.run"
 
@@ -149,7 +148,7 @@ class Sweep:
             raise ValueError(
                 f"{path} does not exist; run `python -m gift_experiment_utils.sweep select {self.path}` first."
             )
-        return json.loads(path.read_text())
+        return read_json(path)
 
     # ------------------------------------------------------------------ selection
     def select(self, *, allow_missing: bool = False) -> dict[str, Any]:
@@ -183,7 +182,7 @@ class Sweep:
         for planned in runs:
             if not planned.run.is_done():
                 continue
-            metrics = json.loads(planned.run.results.read_text())["metrics"]
+            metrics = read_json(planned.run.results)["metrics"]
             if self.spec.select.metric not in metrics:
                 raise ValueError(
                     f"select.metric {self.spec.select.metric!r} is not in {planned.run.results} "

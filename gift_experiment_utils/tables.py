@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,9 +23,7 @@ from pathlib import Path
 from statistics import mean, stdev
 from typing import Any
 
-import yaml
-
-from .tracking import flatten
+from .tracking import flatten, read_json, read_yaml
 
 
 @dataclass
@@ -68,8 +65,8 @@ def collect(roots: list[str | Path]) -> list[RunResult]:
         for results in sorted(Path(root).rglob("results.json")):
             config_file = results.parent / "config.yaml"
             if config_file.is_file():
-                config = flatten(yaml.safe_load(config_file.read_text()) or {})
-                runs.append(RunResult(results.parent, config, json.loads(results.read_text())))
+                config = flatten(read_yaml(config_file))
+                runs.append(RunResult(results.parent, config, read_json(results)))
     if not runs:
         raise ValueError(f"No finished runs (results.json) under {[str(r) for r in roots]}.")
     return runs

@@ -33,7 +33,16 @@ from .loading import config_to_dict
 from .methods import AdaptedModel, apply_method
 from .optim import build_optimizer, build_schedule
 from .task import Splits, Task, get_task_class
-from .tracking import RunDir, Tracker, peak_memory_mb, prepare_run_dir, run_dir, truncate_metrics, write_json
+from .tracking import (
+    RunDir,
+    Tracker,
+    peak_memory_mb,
+    prepare_run_dir,
+    record_resumption,
+    run_dir,
+    truncate_metrics,
+    write_json,
+)
 
 logger = logging.getLogger("gift_experiment_utils")
 
@@ -183,6 +192,9 @@ class Trainer:
     # ------------------------------------------------------------------ resume
     def _maybe_resume(self) -> None:
         if not self.run.last.is_file():
+            if self.is_main and self.run.metrics.is_file():  # from an attempt killed before its first checkpoint
+                self.info(f"starting afresh: removing {self.run.metrics} of an attempt that saved no checkpoint")
+                self.run.metrics.unlink()
             return
         if not self.config.checkpoint.resume:
             raise ValueError(
@@ -203,6 +215,7 @@ class Trainer:
         self._resume_rng = checkpoint["rng"][self.accelerator.process_index]
         if self.is_main:
             truncate_metrics(self.run.metrics, after_step=self.progress.step)
+            record_resumption(self.run, step=self.progress.step)
         self.info(
             f"resumed from {self.run.last} at update {self.progress.step} (epoch {self.progress.epoch}, "
             f"micro-batch {self.progress.micro})"

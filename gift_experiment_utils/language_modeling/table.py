@@ -11,18 +11,19 @@ One row per run name without its seed (`commonsense_gift_r64_lr0.00025_wd0`); a 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean
 
+from ..tracking import read_json
+
 
 def collect(root: Path) -> dict[str, list[dict]]:
     rows: dict[str, list[dict]] = defaultdict(list)
     for results in sorted(root.rglob("results.json")):
-        data = json.loads(results.read_text())
+        data = read_json(results)
         rows[re.sub(r"_seed\d+$", "", results.parent.name)].append(data)
     if not rows:
         raise ValueError(f"No finished run (results.json) under {root}.")
