@@ -176,6 +176,8 @@ def read_json(path: Path) -> Any:
     except json.JSONDecodeError as err:
         problem = f"{err.msg}, line {err.lineno} column {err.colno}"
         raise ValueError(f"{path} is damaged: not JSON ({problem}); {_fix(path)}.") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is damaged: not text (byte {err.start}); {_fix(path)}.") from err
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -183,7 +185,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
         problem = " ".join(str(getattr(err, "problem", None) or err).split())
         raise ValueError(f"{path} is damaged: not YAML ({problem}); {_fix(path)}.") from err
     if not isinstance(data, dict):
@@ -292,7 +294,8 @@ def _metric_lines(path: Path) -> list[tuple[str, dict[str, Any]]]:
     line is dropped with a warning (a resumed run logs it again). A damaged line before it did not come from
     a kill and is a ValueError naming the line, so that no row is lost silently.
     """
-    lines = [(number, line) for number, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
+    text = path.read_text(errors="replace")  # rows are ASCII: a stray byte makes its line fail below, named
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
     rows = []
     for number, line in lines:
         try:
