@@ -11,11 +11,16 @@
 
 `best.pt` holds the trainable parameters at the best validation score. Model and optimizer state go through
 torch.distributed.checkpoint's state-dict API, so the same code serves one process, DDP and FSDP.
+
+Checkpoints hold only tensors, numbers, strings and containers (the RNG states are converted to them), and
+are read with `torch.load(weights_only=True)`: a file planted in a run folder cannot run code when a run
+resumes. A damaged, foreign or older file is refused with a one-line ValueError that names it.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -30,8 +35,10 @@ from torch.distributed.checkpoint.state_dict import (
     set_model_state_dict,
     set_state_dict,
 )
+from torch.serialization import get_unsafe_globals_in_checkpoint
 
-FORMAT_VERSION = 1
+# 2: RNG states as tensors and lists, read with weights_only=True (1 pickled numpy's state: weights_only=False).
+FORMAT_VERSION = 2
 _SAVE_OPTIONS = StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=True)
 _LOAD_OPTIONS = StateDictOptions(full_state_dict=True, strict=False)
 
@@ -61,15 +68,37 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Python / numpy / torch / cuda generator states as tensors, lists and numbers (loadable with weights_only)."""
+    version, words, gauss_next = random.getstate()
+    kind, keys, position, has_gauss, cached_gaussian = np.random.get_state(legacy=True)
+    state = {
+        "python": {"version": version, "words": list(words), "gauss_next": gauss_next},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),  # (624,) uint32 words, held as int64
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    python, numpy_state = state["python"], state["numpy"]
+    random.setstate((python["version"], tuple(python["words"]), python["gauss_next"]))
+    np.random.set_state(
+        (
+            numpy_state["kind"],
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["position"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -111,10 +140,58 @@ def save_best(path: Path, model: nn.Module, *, state: dict[str, Any], is_main: b
 
 
 def read(path: Path) -> dict[str, Any]:
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)  # our own files: RNG states are pickled
-    if checkpoint.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{path} has checkpoint format {checkpoint.get('version')}, this code reads {FORMAT_VERSION}.")
+    """A checkpoint of this engine, loaded with weights_only=True; anything else is a one-line ValueError."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (FileNotFoundError, PermissionError):
+        raise
+    except Exception as err:  # torch.load fails in many ways on a damaged file: EOF, zip, OS and unpickling errors
+        raise ValueError(_unreadable(Path(path), err)) from err
+    version = checkpoint.get("version") if isinstance(checkpoint, dict) else None
+    if not isinstance(version, int):
+        raise ValueError(f"{path} is not a checkpoint of gift_experiment_utils (no format version); {_remedy(path)}.")
+    if version < FORMAT_VERSION:
+        raise ValueError(_older(path, version))
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has checkpoint format {version}, written by a newer version; this code reads {FORMAT_VERSION}. "
+            "Resume it with the newer release."
+        )
     return checkpoint
+
+
+def _remedy(path: Path) -> str:
+    if Path(path).name == "last.pt":
+        return "delete it to restart the run from scratch"
+    return f"delete {Path(path).parent} to redo the run from scratch"  # best.pt: the best weights cannot be rebuilt
+
+
+def _older(path: Path, version: int) -> str:
+    return (
+        f"{path} was written by an older version of gift_experiment_utils (checkpoint format {version}; this code "
+        f"reads {FORMAT_VERSION}); {_remedy(path)}, or finish the run with the older release."
+    )
+
+
+def _unreadable(path: Path, err: Exception) -> str:
+    """Why torch.load(weights_only=True) failed: an older format, objects outside the allowlist, or damage."""
+    try:  # disassembles the pickle without running it
+        unsafe = sorted(get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # not even a readable torch.save archive: reported below as damage
+        unsafe = []
+    if unsafe and all(name.startswith("numpy.") for name in unsafe):
+        return _older(path, 1)  # format 1 pickled numpy's RNG state
+    if unsafe:
+        return (
+            f"{path} holds objects no checkpoint of gift_experiment_utils contains ({', '.join(unsafe[:5])}); it was "
+            f"not loaded, since unpickling them could run code; {_remedy(path)}."
+        )
+    if isinstance(err, pickle.UnpicklingError):
+        reason = "not a torch.save archive of tensors, numbers and containers"
+    else:
+        first = (str(err).strip().splitlines() or ["no message"])[0].split(". ")[0]  # torch's first sentence
+        reason = f"{type(err).__name__}: {first[:120]}"
+    return f"{path} is damaged or incomplete ({reason}); {_remedy(path)}."
 
 
 def _check_keys(model: nn.Module, trainable: dict[str, torch.Tensor]) -> None:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import shlex
 import subprocess
 import sys
@@ -43,7 +42,7 @@ import yaml
 
 from .config import Config
 from .loading import _Builder, load_config, read_yaml
-from .tracking import RunDir, check_resumable, run_dir, write_json
+from .tracking import RunDir, check_resumable, read_json, run_dir, write_json
 
 DEFAULT_LAUNCHER = f"{Path(sys.executable).name} -m gift_experiment_utils.run"
 
@@ -181,10 +180,7 @@ class Sweep:
             raise ValueError(
                 f"{path} does not exist; run `python -m gift_experiment_utils.sweep select {self.path}` first."
             )
-        try:
-            selection = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not valid JSON ({error}); run `sweep select {self.path}` again.") from None
+        selection = read_json(path)
         runs = self.search_runs()
         for partition in self._combinations(self.spec.partition):
             chosen = selection.get(_key(partition))
@@ -231,7 +227,7 @@ class Sweep:
         for planned in runs:
             if not planned.done():
                 continue
-            metrics = json.loads(planned.run.results.read_text())["metrics"]
+            metrics = read_json(planned.run.results)["metrics"]
             if self.spec.select.metric not in metrics:
                 raise ValueError(
                     f"select.metric {self.spec.select.metric!r} is not in {planned.run.results} "

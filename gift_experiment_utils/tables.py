@@ -28,9 +28,7 @@ from pathlib import Path
 from statistics import mean, stdev
 from typing import Any
 
-import yaml
-
-from .tracking import SEED_KEY, flatten, identity
+from .tracking import SEED_KEY, flatten, identity, read_json, read_yaml
 
 
 @dataclass
@@ -76,12 +74,7 @@ def collect(roots: list[str | Path]) -> list[RunResult]:
                     f"{results} has no config.yaml beside it, so nothing says which experiment it belongs to; "
                     "move that folder out of the table's roots."
                 )
-            try:
-                config = flatten(yaml.safe_load(config_file.read_text()) or {})
-                data = json.loads(results.read_text())
-            except (yaml.YAMLError, json.JSONDecodeError) as error:
-                raise ValueError(f"{results.parent}: unreadable config.yaml or results.json ({error}).") from None
-            runs.append(RunResult(results.parent, config, data))
+            runs.append(RunResult(results.parent, flatten(read_yaml(config_file)), read_json(results)))
     if not runs:
         raise ValueError(f"No finished runs (results.json) under {[str(r) for r in roots]}.")
     return runs

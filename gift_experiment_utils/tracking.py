@@ -2,7 +2,8 @@
 
 runs/<domain>/<experiment>/<run-name>/
     config.yaml      the resolved config (enough to rerun: `run --config <run>/config.yaml`)
-    meta.json        git commit and dirty flag, package versions, world size, device, command line
+    meta.json        git commit and dirty flag, package versions, world size, device, command line of the
+                     latest start; `history`: one entry per start (time, commit, resumed_from_step, ...)
     metrics.jsonl    one JSON object per logged step: {"step", "epoch", "train/loss", "val/accuracy", ...}
     results.json     final metrics, trainable parameters, peak memory, wall time (written last: "done")
     checkpoints/     last.pt (resumable), best.pt (best validation weights)
@@ -11,9 +12,11 @@ runs/<domain>/<experiment>/<run-name>/
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import re
@@ -30,6 +33,18 @@ from .config import Config
 from .loading import config_to_dict
 
 PACKAGES = ("torch", "transformers", "accelerate", "peft", "timm", "datasets", "wandb", "gift-peft")
+# What meta.json's `history` keeps of each start of a run folder.
+HISTORY_KEYS = ("started", "git_commit", "git_dirty", "world_size", "device", "hostname", "resumed_from_step")
+# The engine's temporary files (`.<name>.tmp-<pid>`, `.config.yaml.tmp`): written, then renamed over <name>.
+TEMPORARY_FILE = re.compile(r"\..+\.tmp(-\d+)?")
+# What to do about a damaged file of a run folder, by name.
+FIXES = {
+    "results.json": "delete it to finish the run again (from checkpoints/last.pt, if kept)",
+    "meta.json": "delete it; the next start writes a new one, without the history of earlier starts",
+    "config.yaml": "write the run's config back, or delete the run folder",
+}
+
+logger = logging.getLogger("gift_experiment_utils")
 
 
 class RunDir:
@@ -152,13 +167,9 @@ def check_resumable(run: RunDir, config: Config) -> None:
             f"Run folder {run.path} holds results or checkpoints but no config.yaml, so nothing shows which "
             "experiment wrote them. Move the folder away (or delete it) and run again."
         )
-    try:
-        old = yaml.safe_load(run.config.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ValueError(f"{run.config} is not valid YAML ({error}); move {run.path} away and run again.") from None
-    differ = differing_keys(flatten(old), flatten(config_to_dict(config)))
+    old_flat, new_flat = flatten(read_yaml(run.config)), flatten(config_to_dict(config))
+    differ = differing_keys(old_flat, new_flat)
     if differ:
-        old_flat, new_flat = flatten(old), flatten(config_to_dict(config))
         changes = ", ".join(f"{k}: {old_flat.get(k)!r} -> {new_flat.get(k)!r}" for k in differ[:5])
         more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
         raise ValueError(
@@ -175,13 +186,16 @@ def prepare_run_dir(run: RunDir, config: Config, accelerator: Any) -> None:
     if accelerator.is_main_process:
         run.checkpoints.mkdir(parents=True, exist_ok=True)
         if not run.last.is_file():  # a fresh start: what an earlier, unsaved attempt logged is not this run's
-            run.metrics.unlink(missing_ok=True)
-            run.best.unlink(missing_ok=True)
+            for stale in (run.metrics, run.best):
+                if stale.is_file():
+                    logger.info(f"starting afresh: removing {stale} of an attempt that saved no checkpoint")
+                    stale.unlink()
+        remove_temporary_files(run)
         tmp = run.config.with_name(".config.yaml.tmp")
         tmp.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
         tmp.replace(run.config)
-        write_json(
-            run.meta,
+        write_meta(
+            run,
             meta(
                 world_size=accelerator.num_processes,
                 device=str(accelerator.device),
@@ -189,6 +203,64 @@ def prepare_run_dir(run: RunDir, config: Config, accelerator: Any) -> None:
             ),
         )
     accelerator.wait_for_everyone()
+
+
+def remove_temporary_files(run: RunDir) -> None:
+    """Delete the temporary files that writes killed before their rename left in the folder and checkpoints/.
+
+    Call on the main process before the run writes anything: only one process may run in a folder at a time.
+    """
+    for folder in (run.path, run.checkpoints):
+        for path in folder.glob(".*.tmp*"):
+            if path.is_file() and TEMPORARY_FILE.fullmatch(path.name):
+                logger.info(f"removing {path}, left by a write that was interrupted")
+                path.unlink(missing_ok=True)
+
+
+def write_meta(run: RunDir, current: dict[str, Any]) -> None:
+    """meta.json: the latest start's fields, and `history` with one entry per start of this folder."""
+    history = []
+    if run.meta.is_file():
+        old = read_json(run.meta)
+        history = old.get("history") or [{key: old.get(key) for key in HISTORY_KEYS}]  # older: one start, undated
+    entry = {key: current.get(key) for key in HISTORY_KEYS}
+    write_json(run.meta, {**current, "history": [*history, entry]})
+
+
+def record_resumption(run: RunDir, *, step: int) -> None:
+    """Note in meta.json's latest history entry the step this start resumed from (known once last.pt is read)."""
+    data = read_json(run.meta)
+    data["history"][-1]["resumed_from_step"] = step
+    write_json(run.meta, data)
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file of a run folder; a damaged one is a one-line ValueError naming it and what to do."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        problem = f"{err.msg}, line {err.lineno} column {err.colno}"
+        raise ValueError(f"{path} is damaged: not JSON ({problem}); {_fix(path)}.") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is damaged: not text (byte {err.start}); {_fix(path)}.") from err
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping of a run folder (config.yaml); a damaged one is a one-line ValueError naming it."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        problem = " ".join(str(getattr(err, "problem", None) or err).split())
+        raise ValueError(f"{path} is damaged: not YAML ({problem}); {_fix(path)}.") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is damaged: a {type(data).__name__}, not a mapping of keys; {_fix(path)}.")
+    return data
+
+
+def _fix(path: Path) -> str:
+    return FIXES.get(path.name, "fix or delete it")
 
 
 def peak_memory_mb() -> tuple[float, str]:
@@ -223,6 +295,7 @@ def meta(*, world_size: int, device: str, mixed_precision: str) -> dict[str, Any
             versions[name] = None
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty": bool(status) if status is not None else None,
         "packages": versions,
@@ -266,8 +339,7 @@ def truncate_metrics(path: Path, *, after_step: int) -> None:
     """Drop rows logged after the checkpoint a run resumes from (and test rows); they will be logged again."""
     if not path.is_file():
         return
-    rows = [line for line in path.read_text().splitlines() if line.strip()]
-    kept = [line for line in rows if _keep(json.loads(line), after_step)]
+    kept = [line for line, row in _metric_lines(path) if _keep(row, after_step)]
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text("".join(line + "\n" for line in kept))
     os.replace(tmp, path)
@@ -278,7 +350,34 @@ def _keep(row: dict[str, Any], after_step: int) -> bool:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    return [row for _, row in _metric_lines(Path(path))]
+
+
+def _metric_lines(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(line, row) for every row of metrics.jsonl.
+
+    Rows are appended one whole line at a time, so a kill can only cut off the last line: an incomplete last
+    line is dropped with a warning (a resumed run logs it again). A damaged line before it did not come from
+    a kill and is a ValueError naming the line, so that no row is lost silently.
+    """
+    text = path.read_text(errors="replace")  # rows are ASCII: a stray byte makes its line fail below, named
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    rows = []
+    for number, line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if isinstance(row, dict) and "step" in row:
+            rows.append((line, row))
+        elif number == lines[-1][0]:
+            logger.warning(f"{path} line {number} is incomplete (a write was interrupted); ignoring it: {line[:80]!r}")
+        else:
+            raise ValueError(
+                f"{path} line {number} is damaged (not a JSON row with a step): {line[:80]!r}; delete that line, "
+                "or delete the run folder to start again."
+            )
+    return rows
 
 
 def _start_wandb(run: RunDir, config: Config, config_dict: dict[str, Any]) -> Any:

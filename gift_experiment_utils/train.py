@@ -42,6 +42,7 @@ from .tracking import (
     has_progress,
     peak_memory_mb,
     prepare_run_dir,
+    record_resumption,
     run_dir,
     truncate_metrics,
     write_json,
@@ -215,6 +216,7 @@ class Trainer:
         self._resume_rng = checkpoint["rng"][self.accelerator.process_index]
         if self.is_main:
             truncate_metrics(self.run.metrics, after_step=self.progress.step)
+            record_resumption(self.run, step=self.progress.step)
         self.info(
             f"resumed from {self.run.last} at update {self.progress.step} (epoch {self.progress.epoch}, "
             f"micro-batch {self.progress.micro})"

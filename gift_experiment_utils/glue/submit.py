@@ -12,14 +12,13 @@ paper's table) and any task not run; they are listed, not invented.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import zipfile
 from pathlib import Path
 
 from ..sweep import Sweep
-from ..tracking import RunDir
+from ..tracking import RunDir, read_json
 
 SERVER_FILES = (
     "CoLA.tsv",
@@ -46,7 +45,7 @@ def pick_run(sweep_file: str | Path, *, protocol: str, seed: int | None) -> RunD
         raise ValueError(f"{sweep_file}: no finished final run with {which}task.protocol={protocol}.")
 
     def score(planned) -> float:
-        selection = json.loads(planned.run.results.read_text())["selection"]
+        selection = read_json(planned.run.results)["selection"]
         sign = 1.0 if selection["greater_is_better"] else -1.0
         return sign * selection["best_value"]
 
@@ -63,7 +62,7 @@ def assemble(runs: list[RunDir], out: Path) -> tuple[list[str], list[str]]:
             raise ValueError(
                 f"{run.path} has no predictions/*.tsv (was it run with eval.test=true and task.predict_test=true?)."
             )
-        results = json.loads(run.results.read_text())
+        results = read_json(run.results)
         for file in files:
             if file.name in written:
                 raise ValueError(f"Two runs give {file.name} (the second is {run.path}); pass one sweep per task.")

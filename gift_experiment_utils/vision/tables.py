@@ -14,13 +14,13 @@ when there was no GPU, marked *). `sweep select` must have run (it writes the se
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import mean
 
 from ..sweep import Sweep
+from ..tracking import read_json
 from .fgvc import FGVC_DATASETS
 from .vtab import VTAB_GROUPS, VTAB_TASKS
 
@@ -59,7 +59,7 @@ def collect(sweep_file: str) -> MethodResult:
         raise FileNotFoundError(
             f"{path} does not exist: run `python -m gift_experiment_utils.sweep select {sweep_file}` first."
         )
-    runs = sweep.final_runs(json.loads(path.read_text()))
+    runs = sweep.final_runs(read_json(path))
     domain = runs[0].config.experiment.domain
     if domain not in ("vision.fgvc", "vision.vtab"):
         raise ValueError(f"{sweep_file}: experiment.domain={domain!r} is not vision.fgvc or vision.vtab.")
@@ -69,7 +69,7 @@ def collect(sweep_file: str) -> MethodResult:
     for planned in runs:
         if not planned.done():
             continue
-        rows.append(json.loads(planned.run.results.read_text()))
+        rows.append(read_json(planned.run.results))
         key = planned.config.task.dataset if result.benchmark == "fgvc" else planned.config.task.name
         if "test/accuracy" not in rows[-1]["metrics"]:
             raise ValueError(f"{planned.run.results} has no test/accuracy; was the final run tested (eval.test)?")

@@ -77,7 +77,7 @@ def results(run: Path) -> dict:
 
 
 def last_weights(run: Path) -> dict[str, torch.Tensor]:
-    return torch.load(run / "checkpoints" / "last.pt", weights_only=False)["trainable"]
+    return torch.load(run / "checkpoints" / "last.pt", weights_only=True)["trainable"]
 
 
 def run_subprocess(args: list[str], **kwargs) -> subprocess.CompletedProcess:

@@ -113,7 +113,7 @@ def test_resume_after_sigkill_ends_with_the_same_metrics(tmp_path):
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert not (run / "results.json").exists()
-    stopped_at = torch.load(run / "checkpoints" / "last.pt", weights_only=False)["state"]["progress"]["step"]
+    stopped_at = torch.load(run / "checkpoints" / "last.pt", weights_only=True)["state"]["progress"]["step"]
     assert 10 <= stopped_at < 32  # killed mid-training, after a checkpoint
     run_in_process(tmp_path / "b", *common)
     assert results(run)["metrics"] == results(reference)["metrics"]

@@ -66,7 +66,9 @@ def test_search_select_finals_table_and_submission(offline, tmp_path):
     )
     assert sweep_cli.main(["run", str(sweep_file), "--in-process"]) == 0  # 2 protocols × 2 lr on seed 42
     assert sweep_cli.main(["select", str(sweep_file), "--run", "--in-process"]) == 0  # + seed 43 per protocol
-    selection = json.loads((tmp_path / "runs" / "glue" / "tiny" / "_sweeps" / "tiny-cola" / "selection.json").read_text())
+    selection = json.loads(
+        (tmp_path / "runs" / "glue" / "tiny" / "_sweeps" / "tiny-cola" / "selection.json").read_text()
+    )
     assert len(selection) == 2 and all(s["metric"] == "best_val/matthews_correlation" for s in selection.values())
     runs = sorted(p.name for p in (tmp_path / "runs" / "glue" / "tiny").iterdir() if p.name != "_sweeps")
     assert len(runs) == 6 and sum(name.startswith("cola-clean_") for name in runs) == 3
