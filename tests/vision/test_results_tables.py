@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gift_experiment_utils import sweep as sweep_cli
+from gift_experiment_utils.loading import config_to_dict
 from gift_experiment_utils.sweep import Sweep
 from gift_experiment_utils.vision.tables import collect, fgvc_table, main, vtab_groups, vtab_tables
 from gift_experiment_utils.vision.vtab import VTAB_TASKS
@@ -47,6 +49,7 @@ def _write_sweep(tmp_path: Path, benchmark: str, partition: str, final: str) -> 
 def _finish(runs, score) -> None:
     for planned in runs:
         planned.run.path.mkdir(parents=True, exist_ok=True)
+        planned.run.config.write_text(yaml.safe_dump(config_to_dict(planned.config)))  # the run's identity
         planned.run.results.write_text(json.dumps(score(planned)))
 
 

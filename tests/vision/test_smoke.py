@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,7 +88,7 @@ def test_run_script_with_accelerate_launch(fgvc_cub, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     (results,) = tmp_path.rglob("results.json")
-    assert results.parent.name == "cub_gift_r16_lr0.001_wd0.0001_seed7"
+    assert re.fullmatch(r"cub_gift_r16_lr0\.001_wd0\.0001_[0-9a-f]{8}_seed7", results.parent.name)
     assert json.loads(results.read_text())["params"]["method"] == TINY_COUNTS["gift"]
 
 
