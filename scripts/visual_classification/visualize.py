@@ -226,6 +226,15 @@ def load_model(args: argparse.Namespace) -> GIFTWrapperForImageClassification:
     return model.to(args.device).eval()
 
 
+def input_size(backbone: torch.nn.Module, data_config: dict[str, Any]) -> tuple[int, int]:
+    """(H, W) the trained backbone takes: its patch embedding's size (what `task.image_size` built it with),
+    else the pretrained config's. The pretrained config keeps saying 224 for a model made at another size."""
+    size = getattr(getattr(backbone, "patch_embed", None), "img_size", None)
+    if size is not None:
+        return tuple(size) if isinstance(size, (tuple, list)) else (int(size), int(size))
+    return tuple(data_config["input_size"][1:])
+
+
 # ---------------------------------------------------------------------------------------------- figures
 def figure_size(num_rows: int, num_columns: int, panel: int = PANEL_PX) -> tuple[int, int]:
     """(width, height) of a figure PNG in pixels."""
@@ -481,7 +490,7 @@ def visualize(
     if not all(0 <= c < rank for c in clusters):
         raise ValueError(f"--clusters {clusters}: indices must lie in 0..{rank - 1} (r = {rank}).")
     data = timm.data.resolve_data_config({}, model=model.backbone)
-    size = tuple(data["input_size"][1:])
+    size = input_size(model.backbone, data)
     resize = TRANSFORMS[args.transform](size[0])
     stages = STAGES if args.stage == "both" else (args.stage,)
     rows: list[dict[str, Any]] = []

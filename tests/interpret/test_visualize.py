@@ -217,3 +217,17 @@ def test_source_errors(visualize, run_dir, images, tmp_path):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_the_input_size_is_the_trained_models(visualize, images, make_vit, tmp_path):
+    """A run trained at task.image_size=64 (e.g. a CPU smoke run) is drawn at 64 px, not the pretrained 224."""
+    run = tmp_path / "run"
+    make_vit(img_size=64).save_pretrained(run / "adapter")
+    config = {
+        "model": {"name": "vit_tiny_patch16_224"},
+        "task": {"pretrained": False, "image_size": 64, "model_kwargs": {"depth": 2}},
+    }
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "out"
+    visualize.main([str(run), "--images", str(images), "--out", str(out), "--clusters", "0-1", "--panel-size", "32"])
+    assert len(list((out / "figures").iterdir())) == 6
