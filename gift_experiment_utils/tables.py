@@ -7,6 +7,8 @@ writes results/glue_base.md (Markdown), .csv and .png (average score against tra
 scale, one labelled point per row, like the paper's figure). Columns: one per value of `--col`, then
 `--group NAME=col,col` means (e.g. VTAB's Natural / Specialized / Structured), then `Avg` (over all task
 columns), `Params` (trainable parameters outside the head) and `Params %` (of the backbone without head).
+`--stat median` shows each cell's median over seeds [min, max] instead of mean ± std (the GLUE baselines
+of LoRA/VeRA report medians); `Avg` then averages the medians.
 `--metric auto` takes, per run, `test/<selection metric>` if the run has a test score, else
 `best_val/<selection metric>` (GLUE reports the best validation score).
 
@@ -25,7 +27,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import mean, stdev
+from statistics import mean, median, stdev
 from typing import Any
 
 from .tracking import SEED_KEY, flatten, identity, read_json, read_yaml
@@ -61,6 +63,19 @@ class Cell:
     @property
     def std(self) -> float:
         return stdev(self.values) if len(self.values) > 1 else 0.0
+
+    @property
+    def median(self) -> float:
+        return median(self.values)
+
+    def summary(self, statistic: str) -> float:
+        return self.median if statistic == "median" else self.mean
+
+    def text(self, statistic: str) -> str:
+        """`85.00 ± 7.07` (mean ± std over seeds) or `85.00 [80.00, 90.00]` (median [min, max])."""
+        if statistic == "median":
+            return f"{self.median:.2f} [{min(self.values):.2f}, {max(self.values):.2f}]"
+        return f"{self.mean:.2f} ± {self.std:.2f}"
 
 
 def collect(roots: list[str | Path]) -> list[RunResult]:
@@ -124,14 +139,15 @@ class Table:
     params: dict[str, list[tuple[float, float]]]  # row -> the distinct (count, percent) of its runs
     scale: float
     row_keys: list[str] = field(default_factory=list)  # the config keys that tell the rows apart
+    statistic: str = "mean"  # of a cell's seeds: "mean" (± std) or "median" (GLUE's LoRA/VeRA rows are medians)
 
     def value(self, row: str, column: str) -> Cell | None:
         return self.cells.get((row, column))
 
     def average(self, row: str, columns: list[str]) -> float | None:
-        """Mean over `columns` of the per-column means; None unless every column has a value."""
+        """Mean over `columns` of the per-column statistic (mean or median); None unless every column has one."""
         cells = [self.value(row, c) for c in columns]
-        return mean(c.mean for c in cells) if all(cells) else None
+        return mean(c.summary(self.statistic) for c in cells) if all(cells) else None
 
 
 def build_table(
@@ -142,8 +158,9 @@ def build_table(
     metric: str,
     scale: float = 1.0,
     groups: dict[str, list[str]] | None = None,
+    statistic: str = "mean",
 ) -> Table:
-    """One cell per (row, column): the mean ± std over the seeds of one experiment.
+    """One cell per (row, column): the mean ± std (or the median) over the seeds of one experiment.
 
     Rows are named by `row_keys` plus every key that differs between runs those keys alone would put in one cell
     (`distinguishing_keys`), so a cell never averages two experiments. Two runs of the same experiment and seed
@@ -173,7 +190,10 @@ def build_table(
             params[row].append(counted)
     rows = list(dict.fromkeys(row_label(r, row_keys) for r in runs))
     columns = sorted({c for _, c in cells})
-    return Table(rows, columns, groups or {}, dict(cells), {r: sorted(p) for r, p in params.items()}, scale, row_keys)
+    if statistic not in ("mean", "median"):
+        raise ValueError(f"statistic {statistic!r}: choose 'mean' (± std over seeds) or 'median'.")
+    params_of = {r: sorted(p) for r, p in params.items()}
+    return Table(rows, columns, groups or {}, dict(cells), params_of, scale, row_keys, statistic)
 
 
 def _format_count(count: float) -> str:
@@ -195,7 +215,7 @@ def _records(table: Table) -> list[list[str]]:
         line = [row, *_params_text(table.params[row])]
         for column in table.columns:
             cell = table.value(row, column)
-            line.append(f"{cell.mean:.2f} ± {cell.std:.2f}" if cell else "—")
+            line.append(cell.text(table.statistic) if cell else "—")
         for columns in (*table.groups.values(), table.columns):
             average = table.average(row, columns)
             line.append(f"{average:.2f}" if average is not None else "—")
@@ -209,7 +229,8 @@ def to_markdown(table: Table) -> str:
     out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
     seeds = sorted({len(cell.values) for cell in table.cells.values()})
     notes = [f"Rows differ in: {', '.join(table.row_keys)}." if table.row_keys else ""]
-    notes.append(f"Seeds per cell: {', '.join(map(str, seeds))} (mean ± std over seeds).")
+    what = "median [min, max]" if table.statistic == "median" else "mean ± std"
+    notes.append(f"Seeds per cell: {', '.join(map(str, seeds))} ({what} over seeds).")
     return "\n".join(out) + "\n\n" + " ".join(n for n in notes if n) + "\n"
 
 
@@ -217,17 +238,17 @@ def to_csv(table: Table) -> str:
     """Machine-readable: mean and std as separate columns, number of seeds, raw parameter counts."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["method", "params", "params_percent", "column", "mean", "std", "num_seeds"])
+    writer.writerow(["method", "params", "params_percent", "column", "mean", "std", "median", "num_seeds"])
     for row in table.rows:
         count, percent = table.params[row][-1]
         for column in table.columns:
             cell = table.value(row, column)
             if cell:
-                writer.writerow([row, int(count), percent, column, cell.mean, cell.std, len(cell.values)])
+                writer.writerow([row, int(count), percent, column, cell.mean, cell.std, cell.median, len(cell.values)])
         for name, columns in (*table.groups.items(), ("Avg", table.columns)):
             average = table.average(row, columns)
             if average is not None:
-                writer.writerow([row, int(count), percent, name, average, "", ""])
+                writer.writerow([row, int(count), percent, name, average, "", "", ""])
     return buffer.getvalue()
 
 
@@ -286,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply scores (100 for percent)")
     parser.add_argument("--group", action="append", default=[], help="NAME=col1,col2: a group-mean column")
     parser.add_argument("--out", required=True, help="output prefix: writes PREFIX.md, .csv, .png")
+    parser.add_argument(
+        "--stat", choices=["mean", "median"], default="mean", help="per cell: mean ± std over seeds, or the median"
+    )
     parser.add_argument("--title", default=None)
     args = parser.parse_args(argv)
     try:
@@ -298,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             metric=args.metric,
             scale=args.scale,
             groups=groups,
+            statistic=args.stat,
         )
         unknown = sorted({c for cs in groups.values() for c in cs} - set(table.columns))
         if unknown:

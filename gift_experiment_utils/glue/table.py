@@ -37,9 +37,14 @@ def final_runs(sweep_files: list[str | Path]) -> tuple[list[RunResult], list[Pat
     return collect(done), missing
 
 
-def glue_table(runs: list[RunResult]) -> Table:
+def glue_table(runs: list[RunResult], *, statistic: str = "mean") -> Table:
     table = build_table(
-        runs, row_keys=["method.name", "task.protocol"], col_key="task.name", metric="auto", scale=100.0
+        runs,
+        row_keys=["method.name", "task.protocol"],
+        col_key="task.name",
+        metric="auto",
+        scale=100.0,
+        statistic=statistic,
     )
     order = [name for name in (*PAPER_ORDER, *ALL_ORDER) if name in table.columns]
     order = list(dict.fromkeys(order)) + [c for c in table.columns if c not in order]
@@ -58,11 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("sweeps", nargs="+", help="GLUE sweep YAMLs whose selection has been made")
     parser.add_argument("--out", required=True, help="output prefix: writes PREFIX.md, .csv, .png")
+    parser.add_argument(
+        "--stat", choices=["mean", "median"], default="mean", help="per cell: mean ± std over seeds, or the median"
+    )
     parser.add_argument("--title", default=None)
     args = parser.parse_args(argv)
     try:
         runs, missing = final_runs(args.sweeps)
-        table = glue_table(runs)
+        table = glue_table(runs, statistic=args.stat)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -212,8 +212,8 @@ def test_tables_mean_std_average_params_and_files(tmp_path):
         assert (tmp_path / "out" / f"glue{suffix}").stat().st_size > 0
     csv_rows = (tmp_path / "out" / "glue.csv").read_text().splitlines()
     assert (
-        csv_rows[0] == "method,params,params_percent,column,mean,std,num_seeds"
-        and "gift,1000,0.1,Avg,75.0,," in csv_rows
+        csv_rows[0] == "method,params,params_percent,column,mean,std,median,num_seeds"
+        and "gift,1000,0.1,Avg,75.0,,," in csv_rows
     )
 
 
@@ -221,3 +221,21 @@ def test_tables_explain_a_missing_metric(tmp_path, capsys):
     fake_run(tmp_path, "gift", "cola", 42, 0.8, 10)
     assert tables.main([str(tmp_path), "--metric", "test/f1", "--out", str(tmp_path / "t")]) == 2
     assert "has no metric 'test/f1'" in capsys.readouterr().err
+
+
+def test_tables_report_the_median_over_seeds(tmp_path):
+    for seed, score in zip((42, 43, 44), (0.80, 0.60, 0.90)):
+        fake_run(tmp_path / "runs", "gift", "cola", seed, score, 1000)
+    runs = tables.collect([tmp_path / "runs"])
+    table = tables.build_table(
+        runs, row_keys=["method.name"], col_key="task.name", metric="auto", scale=100, statistic="median"
+    )
+    assert table.value("gift", "cola").median == pytest.approx(80.0) and table.average(
+        "gift", ["cola"]
+    ) == pytest.approx(80.0)
+    markdown = tables.to_markdown(table)
+    assert "| gift | 1,000 | 0.1000 | 80.00 [60.00, 90.00] | 80.00 |" in markdown and "median [min, max]" in markdown
+    out = tmp_path / "t"
+    assert tables.main([str(tmp_path / "runs"), "--col", "task.name", "--stat", "median", "--out", str(out)]) == 0
+    row = out.with_suffix(".csv").read_text().splitlines()[1].split(",")
+    assert row[:4] == ["gift", "1000", "0.1", "cola"] and float(row[6]) == 0.8 and row[7] == "3"
