@@ -26,6 +26,8 @@ from .answers import gold_problem
 from .formats import DATA_FILES, FORMATS, PREPARE_COMMAND, check_rows
 from .tasks import scored_files
 
+SHOWN_ROWS = 100  # unreadable gold answers listed by `check` (a file that is wrong throughout lists its first 100)
+
 
 def load_rows(root: Path, relative: str) -> tuple[list[dict[str, Any]] | None, str | None]:
     """(the file's rows, None) once it parses as a list of rows with its format's fields, else (None, what is wrong)."""
@@ -91,7 +93,7 @@ def unreadable_golds(root: Path) -> list[str]:
             for scorer in scorers:
                 problem = gold_problem(scorer, gold)
                 if problem is not None:
-                    origin = "" if gold.strip() else f", read from {fmt.gold}"
+                    origin = "" if gold.strip() else f"; gold answers come from {fmt.gold}"
                     lines.append(f"{relative} row {index}: {problem}{origin}")
     return lines
 
@@ -144,9 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     problems = check(args.root, counts)
     unreadable = unreadable_golds(args.root)
     if unreadable:
+        more = [f"... and {len(unreadable) - SHOWN_ROWS} more"] if len(unreadable) > SHOWN_ROWS else []
         print(
             f"{len(unreadable)} gold answer(s) no scorer reads; evaluation counts these examples as unscorable "
-            "and leaves them out of accuracy:\n  " + "\n  ".join(unreadable)
+            "and leaves them out of accuracy:\n  " + "\n  ".join(unreadable[:SHOWN_ROWS] + more)
         )
     if problems:
         print(

@@ -170,7 +170,7 @@ class LanguageModelingTask(Task):
         if spec.train == "generated:arithmetic":
             train, held_out = make_splits(cfg.arithmetic)
             return (train, held_out, []) if spec.held_out_as_val else (train, [], held_out)
-        root = data_root(cfg.data_dir, self.config.data.root)
+        root = self.data_root()
         train = read_records(root, spec.train)
         val: list[Record] = []
         if spec.val_from_train_tail:
@@ -181,6 +181,9 @@ class LanguageModelingTask(Task):
                 records = read_records(root, path)
                 test += records[: cfg.max_eval_per_set] if cfg.max_eval_per_set else records
         return train, val, test
+
+    def data_root(self) -> Path:
+        return data_root(self.task_config.data_dir, self.config.data.root)
 
     def build_datasets(self) -> Splits:
         train, val, test = self.records()
@@ -323,7 +326,7 @@ class LanguageModelingTask(Task):
         logger.warning(
             f"{split}: {len(bad)} of {len(rows)} examples are unscorable (their gold answer cannot be read) and "
             f"left out of accuracy: {shown}{more}. Every one is marked `unscorable` in {predictions}; "
-            "`python -m gift_experiment_utils.language_modeling.prepare check DATA_DIR` lists them too."
+            f"`python -m gift_experiment_utils.language_modeling.prepare check {self.data_root()}` lists them too."
         )
 
     # ------------------------------------------------------------------ outputs
