@@ -259,15 +259,16 @@ class LanguageModelingTask(Task):
         rows = [self._row(index, records[index], generations[index]) for index in sorted(generations)]
         predictions = self._write(rows, split)  # before scoring: a scorer that raises loses no generation
         if self.spec.scorer is None:
-            return {
+            metrics = {
                 "num_examples": len(rows),
                 "mean_output_chars": sum(len(r["generation"]) for r in rows) / max(len(rows), 1),
             }
-        for row in rows:
-            self._score(row)
-        self._write(rows, split)
-        self._warn_unscorable(rows, split, predictions)
-        metrics = self._summarise(rows)
+        else:
+            for row in rows:
+                self._score(row)
+            self._write(rows, split)
+            self._warn_unscorable(rows, split, predictions)
+            metrics = self._summarise(rows)
         if self.truncation is not None:
             metrics["train_answers_cut"] = len(self.truncation.cut)
         return metrics
@@ -307,7 +308,7 @@ class LanguageModelingTask(Task):
                 unscorable[row["set"]] += 1
             else:
                 correct.append(row["correct"])
-        # a set with no scorable example has no accuracy, and is left out of the mean (the warning names it)
+        # a set with no scorable example has no accuracy and is left out of the mean (the warning says so)
         accuracies = {name: sum(v) / len(v) for name, v in scored.items() if v}
         if len(scored) > 1:
             metrics |= {f"{name}/accuracy": value for name, value in accuracies.items()}
@@ -323,9 +324,13 @@ class LanguageModelingTask(Task):
             return
         shown = "; ".join(f"{r['file'] or r['set']} row {r['row']}: {r['unscorable']}" for r in bad[:SHOWN_ROWS])
         more = f"; and {len(bad) - SHOWN_ROWS} more" if len(bad) > SHOWN_ROWS else ""
+        empty = sorted({r["set"] for r in bad} - {r["set"] for r in rows if not r["unscorable"]})
+        empty_sets = (
+            f" {empty} have no scorable example, so no accuracy, and are left out of the mean." if empty else ""
+        )
         logger.warning(
             f"{split}: {len(bad)} of {len(rows)} examples are unscorable (their gold answer cannot be read) and "
-            f"left out of accuracy: {shown}{more}. Every one is marked `unscorable` in {predictions}; "
+            f"left out of accuracy: {shown}{more}.{empty_sets} Every one is marked `unscorable` in {predictions}; "
             f"`python -m gift_experiment_utils.language_modeling.prepare check {self.data_root()}` lists them too."
         )
 

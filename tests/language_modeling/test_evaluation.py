@@ -109,6 +109,20 @@ def test_unreadable_numeric_gold_is_unscorable_not_wrong(language_data: Path, tm
     assert "1 of 4 examples are unscorable" in warning and "SVAMP/test.json row 1" in warning
 
 
+def test_a_set_with_nothing_scorable_is_left_out_of_the_mean(
+    language_data: Path, tmp_path: Path, task_warnings
+) -> None:
+    edit(language_data, "SVAMP/test.json", 0, answer="5/6")
+    edit(language_data, "SVAMP/test.json", 1, answer="")
+    lm = task(tmp_path, ["task.name=math", f"task.data_dir={language_data}", "task.eval_sets=[SVAMP, AQuA]"])
+    lm.eval_records = {"test": lm.records()[2]}
+    metrics = evaluate(lm, "test", ["7", "2400", "The answer is (C).", "(A)"])
+    assert "SVAMP/accuracy" not in metrics and metrics["SVAMP/unscorable"] == 2
+    assert metrics["accuracy"] == metrics["AQuA/accuracy"] == 0.5
+    (warning,) = task_warnings.messages
+    assert "2 of 4 examples are unscorable" in warning and "['SVAMP'] have no scorable example" in warning
+
+
 def test_gsm8k_solution_without_final_line_is_unscorable(language_data: Path, tmp_path: Path, task_warnings) -> None:
     edit(language_data, "gsm8k_main/test.json", 0, answer=NO_FINAL_LINE)
     lm = task(tmp_path, ["task.name=gsm8k", f"task.data_dir={language_data}"])
