@@ -97,9 +97,9 @@ def _alpaca(row: dict[str, Any], source: str) -> Record:
 
 def _gsm8k(row: dict[str, Any], source: str) -> Record:
     solution = row["answer"]
-    return Record(
-        instruction=row["question"], output=solution, answer=solution.split("####")[-1].strip(), source=source
-    )
+    # no "#### n" line: no gold answer (the example is unscorable), rather than the whole solution as one
+    answer = solution.split("####")[-1].strip() if "####" in solution else ""
+    return Record(instruction=row["question"], output=solution, answer=answer, source=source)
 
 
 def _alpaca_eval(row: dict[str, Any], source: str) -> Record:
@@ -110,13 +110,18 @@ def _alpaca_eval(row: dict[str, Any], source: str) -> Record:
 class Format:
     fields: tuple[str, ...]  # every row must have these keys
     read: Callable[[dict[str, Any], str], Record]
+    gold: str = ""  # where the gold answer comes from, for reports of unreadable ones ("": no gold answer)
 
 
 FORMATS: dict[str, Format] = {
-    "llm_adapters": Format(("instruction", "input", "output", "answer"), _llm_adapters),  # LLM-Adapters JSON
-    "alpaca": Format(("instruction", "output"), _alpaca),  # Alpaca-cleaned, UltraFeedback ("input" optional)
-    "gsm8k": Format(("question", "answer"), _gsm8k),  # HF gsm8k rows, "#### N" at the end of the answer
-    "alpaca_eval": Format(("instruction",), _alpaca_eval),  # AlpacaEval prompts (+ reference output, generator)
+    # LLM-Adapters JSON
+    "llm_adapters": Format(("instruction", "input", "output", "answer"), _llm_adapters, gold="the 'answer' field"),
+    # Alpaca-cleaned, UltraFeedback ("input" optional)
+    "alpaca": Format(("instruction", "output"), _alpaca),
+    # HF gsm8k rows, "#### N" at the end of the answer
+    "gsm8k": Format(("question", "answer"), _gsm8k, gold="the '#### <number>' line ending the 'answer' solution"),
+    # AlpacaEval prompts (+ reference output, generator)
+    "alpaca_eval": Format(("instruction",), _alpaca_eval),
 }
 
 
@@ -158,10 +163,13 @@ def check_rows(rows: list[dict[str, Any]], fmt: str, path: Path) -> None:
 
 
 def read_records(root: Path, relative: str, *, fmt: str | None = None) -> list[Record]:
-    """The examples of one data file as `Record`s, their fields checked."""
+    """The examples of one data file as `Record`s, their fields checked, each knowing its file and row."""
     fmt = fmt or DATA_FILES[relative].format
     path = root / relative
     rows = read_rows(path)
     check_rows(rows, fmt, path)
     source = relative.split("/")[0]
-    return [FORMATS[fmt].read(row, source) for row in rows]
+    records = [FORMATS[fmt].read(row, source) for row in rows]
+    for index, record in enumerate(records):
+        record.file, record.row = relative, index
+    return records

@@ -8,6 +8,10 @@
 `check` reads every file of `formats.DATA_FILES`, checks that it is a JSON list whose rows have the
 format's fields, and that it holds the expected number of examples (exactly, or at least as many for the
 training files whose upstream copies get revised). It prints one line per file and exits 1 on a problem.
+It then lists every row of a scored file whose gold answer its scorer cannot read (`answers.gold_problem`:
+"5/6" in a numeric set, a GSM8K solution without "#### n"), by file, row and value. Such rows do not fail
+the check, since evaluation counts them as unscorable (`<set>/unscorable`) and leaves them out of accuracy,
+but they change the denominators, so look at them before a long run.
 """
 
 from __future__ import annotations
@@ -18,28 +22,41 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .answers import gold_problem
 from .formats import DATA_FILES, FORMATS, PREPARE_COMMAND, check_rows
+from .tasks import scored_files
+
+SHOWN_ROWS = 100  # unreadable gold answers listed by `check` (a file that is wrong throughout lists its first 100)
+
+
+def load_rows(root: Path, relative: str) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """(the file's rows, None) once it parses as a list of rows with its format's fields, else (None, what is wrong)."""
+    spec = DATA_FILES[relative]
+    path = root / relative
+    if not path.is_file():
+        return None, "missing"
+    head = path.read_bytes()[:64]
+    if head.startswith(b"version https://git-lfs"):
+        return None, "a Git LFS pointer, not the data (install git-lfs and rerun)"
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        return None, f"not valid JSON ({error})"
+    if not isinstance(rows, list):
+        return None, f"a JSON {type(rows).__name__}, expected a list of examples"
+    try:
+        check_rows(rows, spec.format, path)
+    except ValueError as error:
+        return None, str(error).split(": ", 1)[-1]
+    return rows, None
 
 
 def check_file(root: Path, relative: str, expected: int | None = None) -> str | None:
     """None if the file is fine, else what is wrong with it."""
     spec = DATA_FILES[relative]
-    path = root / relative
-    if not path.is_file():
-        return "missing"
-    head = path.read_bytes()[:64]
-    if head.startswith(b"version https://git-lfs"):
-        return "a Git LFS pointer, not the data (install git-lfs and rerun)"
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        return f"not valid JSON ({error})"
-    if not isinstance(rows, list):
-        return f"a JSON {type(rows).__name__}, expected a list of examples"
-    try:
-        check_rows(rows, spec.format, path)
-    except ValueError as error:
-        return str(error).split(": ", 1)[-1]
+    rows, problem = load_rows(root, relative)
+    if rows is None:
+        return problem
     count = len(rows)
     if expected is not None:
         if count != expected:
@@ -61,6 +78,24 @@ def check(root: Path, counts: dict[str, int] | None = None) -> list[str]:
         if problem is not None:
             problems.append(f"{relative}: {problem}")
     return problems
+
+
+def unreadable_golds(root: Path) -> list[str]:
+    """Rows of the scored files whose gold answer a scorer cannot read, one line each ("file row i: why").
+
+    Files that do not parse are skipped (`check` reports them); wrong sizes are no reason to skip one."""
+    lines = []
+    for relative, scorers in scored_files().items():
+        rows, _ = load_rows(root, relative)
+        fmt = FORMATS[DATA_FILES[relative].format]
+        for index, row in enumerate(rows or []):
+            gold = fmt.read(row, relative).answer
+            for scorer in scorers:
+                problem = gold_problem(scorer, gold)
+                if problem is not None:
+                    origin = "" if gold.strip() else f"; gold answers come from {fmt.gold}"
+                    lines.append(f"{relative} row {index}: {problem}{origin}")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------- builders
@@ -109,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     counts = json.loads(args.counts.read_text()) if args.counts else None
     print(f"Checking {args.root} ({len(DATA_FILES)} files; formats: {', '.join(FORMATS)})")
     problems = check(args.root, counts)
+    unreadable = unreadable_golds(args.root)
+    if unreadable:
+        more = [f"... and {len(unreadable) - SHOWN_ROWS} more"] if len(unreadable) > SHOWN_ROWS else []
+        print(
+            f"{len(unreadable)} gold answer(s) no scorer reads; evaluation counts these examples as unscorable "
+            "and leaves them out of accuracy:\n  " + "\n  ".join(unreadable[:SHOWN_ROWS] + more)
+        )
     if problems:
         print(
             f"{len(problems)} problem(s); rebuild with `{PREPARE_COMMAND} {args.root}`:\n  " + "\n  ".join(problems),

@@ -33,6 +33,8 @@ class Record:
     output: str = ""  # the reference completion (chain of thought, response, or GSM8K solution)
     answer: str = ""  # the gold answer the scorer compares with ("true", "18", "C")
     source: str = ""  # which eval set (or training file) it came from
+    file: str = ""  # the data file it was read from (relative to the data root); "" when generated
+    row: int | None = None  # its index in that file, to name it in warnings and predictions
 
 
 # ---------------------------------------------------------------------------------------------- prompts

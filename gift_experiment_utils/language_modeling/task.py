@@ -5,15 +5,23 @@
 
 Training batches: prompt + target tokenised together, labels −100 on the prompt tokens, left padding, loss
 on the label positions only (tokenization.py). Evaluation batches: left-padded prompts; `eval_step` generates
-and returns (example index, text); `compute_metrics` scores the whole split once gathered, writes every
-example's generation under the run folder, and, for instruction tasks, the AlpacaEval outputs file.
+and returns (example index, text); `compute_metrics` gathers the whole split, writes every example's
+generation under the run folder *before* scoring it (a scorer that fails loses no generation), scores, and
+writes the file again with predictions; instruction tasks also get the AlpacaEval outputs file.
+
+Nothing is lost silently. An example whose gold answer its scorer cannot read ("5/6" in a numeric set, a GSM8K
+solution without "#### n") is unscorable: left out of its set's accuracy, counted in `unscorable` (and
+`<set>/unscorable`), marked with the reason in the predictions file and named by file and row in a warning.
+Training examples longer than `task.max_length` lose answer tokens on the right; `build_datasets` counts them,
+warns once, and every evaluation reports the count as `train_answers_cut`. Evaluation prompts are never cut.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +31,28 @@ import torch
 from torch import nn
 
 from ..task import Splits, Task, TaskModel
-from .answers import SCORERS
+from .answers import SCORERS, gold_problem
 from .arithmetic import ArithmeticConfig, make_splits
 from .formats import data_root, read_records
 from .generation import GENERATION_PRESETS, decode_new_tokens, generate, generation_config, stop_token_ids
 from .prompts import PROMPTS, TARGETS, Record
 from .tasks import LM_TASKS, LMTaskSpec, set_name
-from .tokenization import Encoded, causal_lm_loss, collate_prompts, collate_train, encode_example, encode_prompt, pad_id
+from .tokenization import (
+    Encoded,
+    Truncation,
+    causal_lm_loss,
+    collate_prompts,
+    collate_train,
+    encode_example,
+    encode_prompt,
+    find_truncated,
+    pad_id,
+)
 
 TaskName = Literal[tuple(LM_TASKS)]  # type: ignore[valid-type]
 PresetName = Literal[tuple(GENERATION_PRESETS)]  # type: ignore[valid-type]
+logger = logging.getLogger(__name__)
+SHOWN_ROWS = 5  # examples named in a warning; the predictions file and `prepare check` list them all
 
 
 @dataclass
@@ -102,6 +122,7 @@ class LanguageModelingTask(Task):
         self._generation: Any = None
         self.eval_records: dict[str, list[Record]] = {}
         self.evaluations: Counter[str] = Counter()  # evaluations of each split so far (names output files)
+        self.truncation: Truncation | None = None  # training examples that max_length cuts (build_datasets)
 
     @classmethod
     def validate_config(cls, config: Any) -> None:
@@ -149,7 +170,7 @@ class LanguageModelingTask(Task):
         if spec.train == "generated:arithmetic":
             train, held_out = make_splits(cfg.arithmetic)
             return (train, held_out, []) if spec.held_out_as_val else (train, [], held_out)
-        root = data_root(cfg.data_dir, self.config.data.root)
+        root = self.data_root()
         train = read_records(root, spec.train)
         val: list[Record] = []
         if spec.val_from_train_tail:
@@ -161,9 +182,13 @@ class LanguageModelingTask(Task):
                 test += records[: cfg.max_eval_per_set] if cfg.max_eval_per_set else records
         return train, val, test
 
+    def data_root(self) -> Path:
+        return data_root(self.task_config.data_dir, self.config.data.root)
+
     def build_datasets(self) -> Splits:
         train, val, test = self.records()
         self.eval_records = {"val": val, "test": test}
+        self.truncation = self.check_truncation(train)
         return Splits(
             train=TrainSet(train, self.encode_train),
             val=PromptSet(val, self.encode_eval) if val else None,
@@ -176,6 +201,19 @@ class LanguageModelingTask(Task):
         batch = collate_prompts([e["prompt_ids"] for e in examples], pad_id(self.tokenizer))
         batch["index"] = torch.tensor([e["index"] for e in examples], dtype=torch.long)
         return batch
+
+    def check_truncation(self, records: list[Record]) -> Truncation:
+        """The training examples whose answer `task.max_length` cuts, with one warning if there are any."""
+        pairs = [(self.prompt(r), TARGETS[self.spec.target](r)) for r in records]
+        found = find_truncated(self.tokenizer, pairs, max_length=self.task_config.max_length)
+        if found.cut and _is_main_process():
+            emptied = f" ({len(found.emptied)} of them lose all of it and add no loss)" if found.emptied else ""
+            shown = ", ".join(_where(records[i], i) for i in found.cut[:SHOWN_ROWS])
+            logger.warning(
+                f"task.max_length={found.max_length} cuts the answer of {len(found.cut)} of {len(records)} training "
+                f"examples{emptied}, e.g. {shown}; raise task.max_length to train on whole answers."
+            )
+        return found
 
     # ------------------------------------------------------------------ model
     def build_model(self) -> TaskModel:
@@ -218,52 +256,98 @@ class LanguageModelingTask(Task):
         for index, text in zip(outputs["index"].tolist(), outputs["generation"]):
             generations.setdefault(index, text)  # a repeated index (padding of the last shard) counts once
         records = self.eval_records[split]
-        rows = [self._score(index, records[index], generations[index]) for index in sorted(generations)]
-        metrics = self._summarise(rows)
-        self._write(rows, split)
+        rows = [self._row(index, records[index], generations[index]) for index in sorted(generations)]
+        predictions = self._write(rows, split)  # before scoring: a scorer that raises loses no generation
+        if self.spec.scorer is None:
+            metrics = {
+                "num_examples": len(rows),
+                "mean_output_chars": sum(len(r["generation"]) for r in rows) / max(len(rows), 1),
+            }
+        else:
+            for row in rows:
+                self._score(row)
+            self._write(rows, split)
+            self._warn_unscorable(rows, split, predictions)
+            metrics = self._summarise(rows)
+        if self.truncation is not None:
+            metrics["train_answers_cut"] = len(self.truncation.cut)
         return metrics
 
-    def _score(self, index: int, record: Record, generation: str) -> dict[str, Any]:
+    def _row(self, index: int, record: Record, generation: str) -> dict[str, Any]:
         row = {
             "index": index,
             "set": record.source,
+            "file": record.file,
+            "row": record.row,
             "instruction": record.instruction,
             "input": record.input,
             "generation": generation,
         }
         if self.spec.scorer is not None:
-            prediction, correct = SCORERS[self.spec.scorer](generation, record.answer, self.spec.trigger)
-            row |= {"prediction": prediction, "answer": record.answer, "correct": correct}
+            row["answer"] = record.answer
         return row
 
+    def _score(self, row: dict[str, Any]) -> None:
+        """Adds prediction and correct (None for both when the gold answer is unreadable, with the reason)."""
+        scorer, gold = self.spec.scorer, row["answer"]
+        problem = gold_problem(scorer, gold)
+        if problem is not None:
+            row |= {"prediction": None, "correct": None, "unscorable": problem}
+            return
+        prediction, correct = SCORERS[scorer](row["generation"], gold, self.spec.trigger)
+        row |= {"prediction": prediction, "correct": correct, "unscorable": None}
+
     def _summarise(self, rows: list[dict[str, Any]]) -> dict[str, float]:
+        """Accuracy per set over its scorable examples, their mean, and the unscorable counts."""
         metrics: dict[str, float] = {"num_examples": len(rows)}
-        if self.spec.scorer is None:
-            metrics["mean_output_chars"] = sum(len(r["generation"]) for r in rows) / max(len(rows), 1)
-            return metrics
-        by_set: dict[str, list[bool]] = defaultdict(list)
+        scored: dict[str, list[bool]] = {}  # every set gets an entry, even one with nothing scorable
+        unscorable: Counter[str] = Counter()
         for row in rows:
-            by_set[row["set"]].append(row["correct"])
-        accuracies = {name: sum(v) / len(v) for name, v in by_set.items()}
-        if len(accuracies) > 1:
+            correct = scored.setdefault(row["set"], [])
+            if row["unscorable"]:
+                unscorable[row["set"]] += 1
+            else:
+                correct.append(row["correct"])
+        # a set with no scorable example has no accuracy and is left out of the mean (the warning says so)
+        accuracies = {name: sum(v) / len(v) for name, v in scored.items() if v}
+        if len(scored) > 1:
             metrics |= {f"{name}/accuracy": value for name, value in accuracies.items()}
-        metrics["accuracy"] = sum(accuracies.values()) / max(len(accuracies), 1)  # the paper's Avg column
+            metrics |= {f"{name}/unscorable": count for name, count in unscorable.items()}
+        metrics["unscorable"] = sum(unscorable.values())
+        # the paper's Avg column
+        metrics["accuracy"] = sum(accuracies.values()) / len(accuracies) if accuracies else float("nan")
         return metrics
 
-    # ------------------------------------------------------------------ outputs
-    def _write(self, rows: list[dict[str, Any]], split: str) -> None:
-        """<run>/predictions/<split>_eval<k>.jsonl (+ <run>/alpaca_eval/<split>_eval<k>.json), main process only."""
-        from accelerate import PartialState
+    def _warn_unscorable(self, rows: list[dict[str, Any]], split: str, predictions: Path | None) -> None:
+        bad = [r for r in rows if r["unscorable"]]
+        if not bad or not _is_main_process():
+            return
+        shown = "; ".join(f"{r['file'] or r['set']} row {r['row']}: {r['unscorable']}" for r in bad[:SHOWN_ROWS])
+        more = f"; and {len(bad) - SHOWN_ROWS} more" if len(bad) > SHOWN_ROWS else ""
+        empty = sorted({r["set"] for r in bad} - {r["set"] for r in rows if not r["unscorable"]})
+        empty_sets = (
+            f" {empty} have no scorable example, so no accuracy, and are left out of the mean." if empty else ""
+        )
+        logger.warning(
+            f"{split}: {len(bad)} of {len(rows)} examples are unscorable (their gold answer cannot be read) and "
+            f"left out of accuracy: {shown}{more}.{empty_sets} Every one is marked `unscorable` in {predictions}; "
+            f"`python -m gift_experiment_utils.language_modeling.prepare check {self.data_root()}` lists them too."
+        )
 
+    # ------------------------------------------------------------------ outputs
+    def _write(self, rows: list[dict[str, Any]], split: str) -> Path | None:
+        """<run>/predictions/<split>_eval<k>.jsonl (+ <run>/alpaca_eval/<split>_eval<k>.json), main process only;
+        the predictions file's path (None on other processes). Each file is replaced whole, never half-written."""
         from ..tracking import run_dir
 
-        if not PartialState().is_main_process:
-            return
+        if not _is_main_process():
+            return None
         run = run_dir(self.config, self.tag()).path
         name = f"{split}_eval{self.evaluations[split]}"
         folder = run / "predictions"
         folder.mkdir(parents=True, exist_ok=True)
-        _write_text(folder / f"{name}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        path = folder / f"{name}.jsonl"
+        _write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         if self.spec.scorer is None:
             generator = self.task_config.generator_name or run.name
             outputs = [
@@ -277,6 +361,7 @@ class LanguageModelingTask(Task):
             ]
             (run / "alpaca_eval").mkdir(exist_ok=True)
             _write_text(run / "alpaca_eval" / f"{name}.json", json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
+        return path
 
 
 def adds_bos(tokenizer: Any) -> bool:
@@ -285,6 +370,17 @@ def adds_bos(tokenizer: Any) -> bool:
         return False
     ids = tokenizer("a", add_special_tokens=True)["input_ids"]
     return bool(ids) and ids[0] == tokenizer.bos_token_id
+
+
+def _is_main_process() -> bool:
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
+
+
+def _where(record: Record, index: int) -> str:
+    """ "gsm8k_main/train.json row 17"; a generated example (no file): "arithmetic example 17"."""
+    return f"{record.file} row {record.row}" if record.file else f"{record.source} example {index}"
 
 
 def _write_text(path: Path, text: str) -> None:

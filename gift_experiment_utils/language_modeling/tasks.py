@@ -102,3 +102,16 @@ LM_TASKS: dict[str, LMTaskSpec] = {
 def set_name(path: str) -> str:
     """ "boolq/test.json" -> "boolq": the name of an eval set in metrics and in `task.eval_sets`."""
     return path.split("/")[0]
+
+
+def scored_files() -> dict[str, tuple[str, ...]]:
+    """Data file -> the scorers that read its gold answers: the test sets of scored rows, and a training file
+    whose tail is a validation split (GSM8K)."""
+    scorers: dict[str, tuple[str, ...]] = {}
+    for spec in LM_TASKS.values():
+        if spec.scorer is None:
+            continue
+        files = [*spec.test, *([spec.train] if spec.val_from_train_tail else [])]
+        for path in files:
+            scorers[path] = tuple(dict.fromkeys([*scorers.get(path, ()), spec.scorer]))
+    return scorers

@@ -7,6 +7,9 @@ by one wherever a merge crosses the boundary. The EOS id is appended after token
 label, even when the tokenizer pads with the EOS token (Llama-3, SmolLM2, GPT-2 have no pad token):
 padding is described by the attention mask, never by comparing ids with the pad id.
 
+`encode_example` cuts `prompt + target + EOS` on the right at `max_length`, so a cut always removes target
+tokens (EOS first); `find_truncated` names the examples it cuts, and how many lose every target token.
+
 Batches are padded on the left, so that every sequence ends at the last position. Training then needs the
 LM head only on the last `max target length + 1` positions (`logits_to_keep`), and generation appends new
 tokens right after each prompt.
@@ -14,7 +17,8 @@ tokens right after each prompt.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -79,6 +83,39 @@ def encode_example(tokenizer: Any, prompt: str, target: str, *, max_length: int,
         ids.append(tokenizer.eos_token_id)
     labels = [IGNORE_INDEX] * num_prompt + ids[num_prompt:]
     return Encoded(input_ids=ids[:max_length], labels=labels[:max_length])
+
+
+@dataclass
+class Truncation:
+    """The examples `encode_example` cuts at `max_length`: their answer (target, EOS included) loses tokens."""
+
+    max_length: int
+    cut: list[int] = field(default_factory=list)  # indices of examples that lose target tokens
+    emptied: list[int] = field(default_factory=list)  # of those, the ones left with no target token (no loss)
+
+
+def find_truncated(
+    tokenizer: Any, pairs: Sequence[tuple[str, str]], *, max_length: int, chunk: int = 4096
+) -> Truncation:
+    """Which (prompt, target) pairs `encode_example` cuts, exactly as it would.
+
+    One batched tokenisation of the texts gives each length (fast: no offsets); only the few examples that
+    may be too long are encoded in full. `+ 1` is the EOS id `encode_example` appends, which never makes a
+    too-long text look short, so no cut example is missed.
+    """
+    found = Truncation(max_length)
+    for start in range(0, len(pairs), chunk):
+        part = pairs[start : start + chunk]
+        ids = tokenizer([p + t for p, t in part], add_special_tokens=True)["input_ids"]
+        for offset, (prompt, target) in enumerate(part):
+            if len(ids[offset]) + 1 <= max_length:
+                continue
+            whole = encode_example(tokenizer, prompt, target, max_length=len(ids[offset]) + 1)
+            if len(whole.input_ids) > max_length:
+                found.cut.append(start + offset)
+                if whole.num_prompt_tokens >= max_length:
+                    found.emptied.append(start + offset)
+    return found
 
 
 def left_pad(sequences: list[list[int]], value: int) -> torch.Tensor:

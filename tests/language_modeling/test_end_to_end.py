@@ -131,6 +131,8 @@ def test_math_suite_one_process_equals_two(tmp_path: Path, tiny_llama_dir: Path)
     assert [p["generation"] for p in predictions["two"]] == [p["generation"] for p in predictions["one"]]
     aqua = [p for p in predictions["one"] if p["set"] == "AQuA"]
     assert [p["answer"] for p in aqua] == ["C", "E"]
+    assert [(p["file"], p["row"]) for p in aqua] == [("AQuA/test.json", 0), ("AQuA/test.json", 1)]
+    assert one["metrics"]["test/unscorable"] == 0 and "test/train_answers_cut" in one["metrics"]
     from gift_experiment_utils.language_modeling.table import collect, render
 
     text = render(collect(runs), ["AQuA", "gsm8k"])
