@@ -130,6 +130,25 @@ def distinguishing_keys(runs: list[RunResult], row_keys: list[str], col_key: str
     return sorted(differ - set(row_keys))
 
 
+def seeds_by_cell(
+    runs: list[RunResult], row_keys: list[str], col_key: str | None
+) -> dict[tuple[str, str], list[RunResult]]:
+    """The runs of each (row label, column), in order; the same experiment and seed twice is an error."""
+    cells: dict[tuple[str, str], list[RunResult]] = defaultdict(list)
+    seen: dict[tuple[str, str, Any], Path] = {}
+    for run in runs:
+        row, column = row_label(run, row_keys), str(run.get(col_key)) if col_key else "score"
+        seed = run.config.get(SEED_KEY)
+        if (row, column, seed) in seen:
+            raise ValueError(
+                f"{seen[(row, column, seed)]} and {run.path} are the same experiment with the same seed ({seed}); "
+                "a table counts each run once. Remove one of the folders, or pass roots that do not overlap."
+            )
+        seen[(row, column, seed)] = run.path
+        cells[(row, column)].append(run)
+    return cells
+
+
 @dataclass
 class Table:
     rows: list[str]
@@ -169,25 +188,17 @@ def build_table(
     row_keys = [*row_keys, *distinguishing_keys(runs, row_keys, col_key)]
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
     params: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    seen: dict[tuple[str, str, Any], Path] = {}
-    for run in runs:
-        value = run.metric(metric)
-        if value is None:
-            raise ValueError(
-                f"{run.path}/results.json has no metric {metric!r}; it has {sorted(run.results['metrics'])}."
-            )
-        row, column = row_label(run, row_keys), str(run.get(col_key)) if col_key else "score"
-        seed = run.config.get(SEED_KEY)
-        if (row, column, seed) in seen:
-            raise ValueError(
-                f"{seen[(row, column, seed)]} and {run.path} are the same experiment with the same seed ({seed}); "
-                "a table counts each run once. Remove one of the folders, or pass roots that do not overlap."
-            )
-        seen[(row, column, seed)] = run.path
-        cells[(row, column)].values.append(value * scale)
-        counted = (run.results["params"]["method"], run.results["params"]["method_percent"])
-        if counted not in params[row]:
-            params[row].append(counted)
+    for (row, column), members in seeds_by_cell(runs, row_keys, col_key).items():
+        for run in members:
+            value = run.metric(metric)
+            if value is None:
+                raise ValueError(
+                    f"{run.path}/results.json has no metric {metric!r}; it has {sorted(run.results['metrics'])}."
+                )
+            cells[(row, column)].values.append(value * scale)
+            counted = (run.results["params"]["method"], run.results["params"]["method_percent"])
+            if counted not in params[row]:
+                params[row].append(counted)
     rows = list(dict.fromkeys(row_label(r, row_keys) for r in runs))
     columns = sorted({c for _, c in cells})
     if statistic not in ("mean", "median"):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections import defaultdict
 from pathlib import Path
 from statistics import mean
 
@@ -24,11 +23,10 @@ from .. import tables
 def collect(root: Path) -> dict[str, list[dict]]:
     """results.json of every finished run under `root`, grouped into rows of one experiment each."""
     runs = tables.collect([root])
-    keys = tables.distinguishing_keys(runs, ["method.name"], None)
-    rows: dict[str, list[dict]] = defaultdict(list)
-    for run in runs:
-        rows[tables.row_label(run, ["method.name", *keys])].append(run.results)
-    return rows
+    keys = ["method.name", *tables.distinguishing_keys(runs, ["method.name"], None)]
+    return {
+        row: [run.results for run in members] for (row, _), members in tables.seeds_by_cell(runs, keys, None).items()
+    }
 
 
 def render(rows: dict[str, list[dict]], sets: list[str] | None) -> str:

@@ -135,9 +135,11 @@ def test_math_suite_one_process_equals_two(tmp_path: Path, tiny_llama_dir: Path)
     assert one["metrics"]["test/unscorable"] == 0 and "test/train_answers_cut" in one["metrics"]
     from gift_experiment_utils.language_modeling.table import collect, render
 
-    text = render(collect(runs), ["AQuA", "gsm8k"])
+    text = render(collect(runs / "one"), ["AQuA", "gsm8k"])
     assert text.splitlines()[0] == "| run | AQuA | gsm8k | Avg | Params % | seeds |"
-    assert [line.split(" | ")[0] for line in text.splitlines()[2:]] == ["| one", "| two"]
+    assert [line.split(" | ")[0] for line in text.splitlines()[2:]] == ["| gift"]
+    with pytest.raises(ValueError, match="same experiment with the same seed"):
+        collect(runs)  # one and two are one experiment and seed (run on 1 and 2 processes): never two seeds
 
 
 @pytest.mark.parametrize("row", ["llama1_7b/commonsense_gift_qv.yaml", "llama2_7b/ultrafeedback_lora_qv.yaml"])
