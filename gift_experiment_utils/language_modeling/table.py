@@ -7,6 +7,8 @@ One row per experiment: runs whose configs differ only in the seed share a row (
 `tables.distinguishing_keys` names the keys that tell rows apart, shown in the row label); a cell is the mean
 of `test/<set>/accuracy` over the row's seeds (× 100), with the number of seeds in the last column. The
 engine's `tables` command makes one column per config value; here one run holds every column.
+Params % is adapter / (backbone + adapter) for every row, the convention of the LLM tables the paper copies
+its baselines from (LLM-Adapters, DoRA, LoReFT); results.json has it as `params.method_percent_of_total`.
 """
 
 from __future__ import annotations
@@ -45,9 +47,14 @@ def render(rows: dict[str, list[dict]], sets: list[str] | None) -> str:
             cells.append(f"{100 * mean(values):.1f}" if values else "—")
         scores = [float(c) for c in cells if c != "—"]
         average = f"{mean(scores):.1f}" if scores else "—"
-        percent = runs[0]["params"]["method_percent"]
+        percent = percent_of_total(runs[0]["params"])
         lines.append("| " + " | ".join([name, *cells, average, f"{percent:.4f}", str(len(runs))]) + " |")
     return "\n".join(lines)
+
+
+def percent_of_total(params: dict[str, float]) -> float:
+    """Params % as the LLM tables print it, for every row: adapter / (backbone + adapter)."""
+    return 100.0 * params["method"] / (params["backbone"] + params["method"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,6 +62,8 @@ class LanguageModelingConfig:
     eval_sets: list[str] | None = None  # a subset of the row's test sets (e.g. [boolq, piqa]); None: all
     max_eval_per_set: int | None = None  # the first N examples of each eval set (smoke runs)
     max_length: int = 512  # of prompt + target in training, cut on the right
+    # the loss covers the prompt tokens too (LLM-Adapters trains its baselines so); false: the answer only (GIFT, LoReFT)
+    train_on_inputs: bool = False
     tokenizer: str | None = None  # None: model.name
     prompt_format: Literal["plain", "chat"] = "plain"  # chat: the prompt goes through the tokenizer's chat template
     generation: PresetName | None = None  # None: the row's preset
@@ -158,6 +160,7 @@ class LanguageModelingTask(Task):
             self.prompt(record),
             TARGETS[self.spec.target](record),
             max_length=self.task_config.max_length,
+            train_on_inputs=self.task_config.train_on_inputs,
         )
 
     def encode_eval(self, record: Record) -> list[int]:

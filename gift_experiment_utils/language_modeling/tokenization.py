@@ -71,8 +71,13 @@ def encode_prompt(tokenizer: Any, prompt: str) -> list[int]:
     return ids[:-1] if eos_added else ids
 
 
-def encode_example(tokenizer: Any, prompt: str, target: str, *, max_length: int, add_eos: bool = True) -> Encoded:
-    """`prompt + target` (+ EOS) as ids, labels masked on the prompt tokens, cut to `max_length` on the right."""
+def encode_example(
+    tokenizer: Any, prompt: str, target: str, *, max_length: int, add_eos: bool = True, train_on_inputs: bool = False
+) -> Encoded:
+    """`prompt + target` (+ EOS) as ids, labels masked on the prompt tokens, cut to `max_length` on the right.
+
+    `train_on_inputs=True` labels every token (the prompt too), as LLM-Adapters' training of its baselines does.
+    """
     if not getattr(tokenizer, "is_fast", False):
         raise TypeError(f"{type(tokenizer).__name__} gives no character offsets; load a fast tokenizer.")
     ids, offsets, eos_added = _tokenize(tokenizer, prompt + target)
@@ -81,7 +86,7 @@ def encode_example(tokenizer: Any, prompt: str, target: str, *, max_length: int,
     num_prompt = count_prompt_tokens(offsets, len(prompt))
     if (add_eos or eos_added) and tokenizer.eos_token_id is not None:
         ids.append(tokenizer.eos_token_id)
-    labels = [IGNORE_INDEX] * num_prompt + ids[num_prompt:]
+    labels = list(ids) if train_on_inputs else [IGNORE_INDEX] * num_prompt + ids[num_prompt:]
     return Encoded(input_ids=ids[:max_length], labels=labels[:max_length])
 
 

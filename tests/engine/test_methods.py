@@ -141,3 +141,12 @@ def test_step_schedule_warmup_ratio_rounds_up_like_transformers():
     assert schedule.warmup == 6 and schedule.lr(1.0, 3) == 0.5 and schedule.lr(1.0, 53) == pytest.approx(0.5)
     config = load_config(TOY, ["train.warmup_ratio=0", "train.warmup_epochs=2"])
     assert build_schedule(config.train, updates_per_epoch=10, total_updates=100).warmup == 20
+
+
+def test_params_percent_in_both_conventions():
+    from gift_experiment_utils.methods import ParamCount
+
+    # LLM-Adapters' LoRA (r = 32 on q, k, v, up, down) on LLaMA-7B: printed as 0.826 %, adapter / (backbone + adapter)
+    count = ParamCount(method=56_098_816, head=0, backbone=6_738_415_616)
+    assert round(count.method_percent_of_total, 3) == 0.826 and round(count.method_percent, 3) == 0.833
+    assert count.to_dict()["method_percent_of_total"] == count.method_percent_of_total

@@ -126,3 +126,22 @@ def test_sweeps_expand() -> None:
         assert "sweep" in yaml.safe_load(path.read_text())
         runs = Sweep(path).search_runs()
         assert len({r.run.path for r in runs}) == len(runs) >= 5
+
+
+def test_instruction_tuning_lr_and_rank_are_points_of_the_alpaca_sweep() -> None:
+    grid = yaml.safe_load((CONFIGS / "sweeps" / "alpaca_gift_qv.yaml").read_text())["sweep"]["grid"]
+    instruction = [p for p in ROWS if p.name.startswith(("alpaca_", "ultrafeedback_"))]
+    gift_rows = [load_config(p) for p in instruction if "_gift_" in p.name]
+    assert len(gift_rows) >= 4
+    for config in gift_rows:
+        assert config.train.lr in grid["train.lr"] and config.method.rank in grid["method.rank"]
+
+
+def test_lora_baseline_rows_follow_their_source_or_say_how_they_differ() -> None:
+    rows = [p for p in ROWS if "_lora_" in p.name]
+    assert len(rows) == 7
+    for path in rows:
+        config, header = load_config(path), path.read_text().split("include:")[0]
+        assert "Recipe" in header and "adapter / (backbone + adapter)" in header
+        if "qkvud" in path.name:  # LLM-Adapters trains its baselines with the loss on the prompt too
+            assert config.task.train_on_inputs and config.train.lr == 3e-4 and config.task.max_length == 256

@@ -59,6 +59,16 @@ def test_prompt_tokens_are_masked_exactly(tokenizer) -> None:
         assert ids[:-1] == tokenizer(prompt + target)["input_ids"]
 
 
+def test_train_on_inputs_labels_the_prompt_too(tokenizer) -> None:
+    """LLM-Adapters' baselines train with the loss on prompt and answer; the ids are the same either way."""
+    for prompt, target in pairs(tokenizer):
+        masked = encode_example(tokenizer, prompt, target, max_length=1024)
+        full = encode_example(tokenizer, prompt, target, max_length=1024, train_on_inputs=True)
+        assert full.input_ids == masked.input_ids and full.labels == full.input_ids
+        cut = encode_example(tokenizer, prompt, target, max_length=5, train_on_inputs=True)
+        assert cut.labels == cut.input_ids == masked.input_ids[:5]
+
+
 def test_merge_across_the_boundary_is_a_label(bpe_tokenizer) -> None:
     """'answer is ' + 'true': byte-level BPE merges ' true'; that token holds target characters, so it is a label."""
     prompt, target = "the correct answer is ", "true"
