@@ -49,17 +49,18 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.close(folder)
 
 
-def _check_format_version(found: Any, path: Path) -> None:
+def check_format_version(found: Any, source: str | Path) -> None:
+    """Refuse a format version this gift cannot read; `source` names the file (or config) it came from."""
     version = 1 if found is None else found  # no version: written before versions were recorded
     if isinstance(version, str) and version.isdigit():
         version = int(version)  # safetensors metadata holds strings
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"{path} has {VERSION_KEY}={found!r}, which is not a GIFT format version (1, 2, …).")
+        raise ValueError(f"{source} has {VERSION_KEY}={found!r}, which is not a GIFT format version (1, 2, …).")
     if version > FORMAT_VERSION:
         from . import __version__
 
         raise ValueError(
-            f"{path} was written in GIFT adapter format version {version}, but gift {__version__} reads versions "
+            f"{source} was written in GIFT adapter format version {version}, but gift {__version__} reads versions "
             f"up to {FORMAT_VERSION}. Upgrade gift (pip install -U gift-peft) to load it."
         )
 
@@ -101,7 +102,7 @@ def _files(directory: str | os.PathLike) -> tuple[Path, Path]:
 
 def _read_json(config_path: Path) -> dict[str, Any]:
     raw = json.loads(config_path.read_text())
-    _check_format_version(raw.pop(VERSION_KEY, None), config_path)
+    check_format_version(raw.pop(VERSION_KEY, None), config_path)
     return raw
 
 
@@ -140,7 +141,7 @@ def load_adapter(wrapper: GIFTWrapper, directory: str | os.PathLike) -> None:
             f"{saved_layers.get(name, 'absent')} (d_out, d_in) there and {current_layers.get(name, 'absent')} here."
         )
     with safe_open(str(weights_path), framework="pt") as handle:
-        _check_format_version((handle.metadata() or {}).get(VERSION_KEY), weights_path)
+        check_format_version((handle.metadata() or {}).get(VERSION_KEY), weights_path)
         loaded = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not iterable)
     expected = wrapper.adapter_state_dict()
     missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))

@@ -15,6 +15,7 @@ from peft_helpers import randomise
 from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
 
 from gift import GIFTConfig, GIFTWrapper
+from gift.config import CONFIG_KEYS
 from gift.peft import GIFTPeftConfig, GIFTPeftLayer, GIFTTuner, adapter_generators, load_core_adapter, save_core_adapter
 from gift.peft import _peft_compat as compat
 
@@ -65,8 +66,9 @@ def test_registration_refuses_to_overwrite_another_method(monkeypatch):
 # ---------------------------------------------------------------------------------------------- config
 def test_config_carries_every_core_argument():
     core_arguments = set(inspect.signature(GIFTConfig.__init__).parameters) - {"self", "kwargs"}
-    peft_fields = set(GIFTPeftConfig.__dataclass_fields__) - set(PeftConfig.__dataclass_fields__) - {"modules_to_save"}
-    assert peft_fields == core_arguments
+    own_fields = {"modules_to_save", "gift_format_version"}
+    peft_fields = set(GIFTPeftConfig.__dataclass_fields__) - set(PeftConfig.__dataclass_fields__) - own_fields
+    assert peft_fields == core_arguments == set(CONFIG_KEYS)
 
 
 def test_config_defaults_and_validation_are_the_core_s():
