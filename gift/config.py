@@ -119,7 +119,7 @@ def _validate_generator(options: dict[str, Any] | None) -> dict[str, Any]:
             raise ValueError(f"gift_parameters[{key!r}] must be a positive integer, got {resolved[key]!r}.")
     ratio = resolved["mlp_ratio"]
     if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or ratio <= 0:
-        raise ValueError(f"gift_parameters['mlp_ratio'] must be a positive number, got {resolved['mlp_ratio']!r}.")
+        raise ValueError(f"gift_parameters['mlp_ratio'] must be a positive number, got {ratio!r}.")
     return resolved
 
 
@@ -193,6 +193,9 @@ class GIFTConfig(PretrainedConfig):
         layers_to_transform: layer indices (or one index) to wrap; None wraps every layer.
         layers_pattern: the name of the module list holding the layers ("layers", "blocks", "layer"); by default
             the first numeric component of a module name is its layer index.
+
+    Any other key is an error naming the closest of these (transformers' own PretrainedConfig keys pass), in
+    code, in `from_pretrained` overrides and in saved files alike; the three flags take only booleans.
     """
 
     model_type = "gift"
