@@ -268,3 +268,18 @@ def test_loading_into_a_merged_adapter_is_refused_and_unmerge_restores_w(tmp_pat
     model.load_adapter(tmp_path, adapter_name="default")  # unmerged: allowed
     loaded = adapter_generators(model, "default").state_dict()
     assert all(torch.equal(v, loaded[k]) for k, v in adapter_generators(other, "default").state_dict().items())
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(target_modules=["nothing"]), dict(target_modules=["attn:c_attn"], enable_gift={"attn:c_attn": [True] * 5})],
+)
+def test_failed_get_peft_model_leaves_the_model_as_it_was(kwargs):
+    model = tiny_gpt2()
+    model.transformer.h[0].attn.c_attn.weight.requires_grad_(False)  # a mix of flags, so a blanket reset would show
+    modules = [(name, type(module), id(module)) for name, module in model.named_modules()]
+    flags = {name: p.requires_grad for name, p in model.named_parameters()}
+    with pytest.raises(ValueError):
+        get_peft_model(model, GIFTPeftConfig(rank=2, **kwargs))
+    assert [(name, type(module), id(module)) for name, module in model.named_modules()] == modules
+    assert {name: p.requires_grad for name, p in model.named_parameters()} == flags
