@@ -8,6 +8,8 @@ before any model is touched.
 from __future__ import annotations
 
 import difflib
+import functools
+import re
 import warnings
 from typing import Any
 
@@ -18,6 +20,19 @@ DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bf
 BLOCK_TYPES = ("simple_block", "mlp", "transformer", "mlp_mixer")
 ACT_LAYERS = ("identity", "relu", "gelu", "silu", "tanh")
 NORM_LAYERS = ("none", "l2", "ln")
+# The arguments of GIFTConfig: what gift_config.json holds, and the keys a typo is matched against.
+CONFIG_KEYS = (
+    "rank",
+    "target_modules",
+    "dtype",
+    "gift_parameters",
+    "in_projection_bias",
+    "out_projection_bias",
+    "enable_gift",
+    "share_projections",
+    "layers_to_transform",
+    "layers_pattern",
+)
 
 # Options of the generator block (DESIGN.md §1). Defaults live here and only here.
 GENERATOR_DEFAULTS: dict[str, Any] = {
@@ -34,6 +49,35 @@ GENERATOR_DEFAULTS: dict[str, Any] = {
 def _closest(name: str, choices) -> str:
     match = difflib.get_close_matches(name, list(choices), n=1)
     return f" Did you mean {match[0]!r}?" if match else ""
+
+
+@functools.cache
+def _pretrained_config_keys() -> frozenset[str]:
+    """Keys transformers' PretrainedConfig writes (to_dict) or takes from from_pretrained: accepted, never GIFT's."""
+    loader_keys = {"name_or_path", "num_labels", "torch_dtype", "attn_implementation", "experts_implementation"}
+    return frozenset(PretrainedConfig().to_dict()) | loader_keys | {"_commit_hash"}
+
+
+def _check_keys(kwargs: dict[str, Any]) -> None:
+    """PretrainedConfig would keep any unknown keyword as an attribute, so a typo such as `rnak=8` would
+    silently leave the default in place: refuse it, naming the closest GIFTConfig argument."""
+    unknown = [key for key in kwargs if key not in _pretrained_config_keys()]
+    if unknown:
+        key = unknown[0]
+        raise ValueError(
+            f"GIFTConfig got an unknown key {key!r}.{_closest(key, CONFIG_KEYS)} GIFTConfig's keys are "
+            f"{list(CONFIG_KEYS)}; fix or remove {key!r} where the config is written (code or gift_config.json)."
+        )
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"GIFTConfig {name} must be True or False, got {value!r} ({type(value).__name__}).")
+    return value
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def resolve_dtype(dtype: str | torch.dtype | None) -> str:
@@ -71,16 +115,24 @@ def _validate_generator(options: dict[str, Any] | None) -> dict[str, Any]:
                 f"gift_parameters[{key!r}]={value!r} is not one of {list(choices)}.{_closest(str(value), choices)}"
             )
     for key in ("num_heads", "num_blocks", "num_mixed_tokens"):
-        if not isinstance(resolved[key], int) or resolved[key] < 1:
+        if not _is_positive_int(resolved[key]):
             raise ValueError(f"gift_parameters[{key!r}] must be a positive integer, got {resolved[key]!r}.")
-    if not isinstance(resolved["mlp_ratio"], (int, float)) or resolved["mlp_ratio"] <= 0:
-        raise ValueError(f"gift_parameters['mlp_ratio'] must be a positive number, got {resolved['mlp_ratio']!r}.")
+    ratio = resolved["mlp_ratio"]
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or ratio <= 0:
+        raise ValueError(f"gift_parameters['mlp_ratio'] must be a positive number, got {ratio!r}.")
     return resolved
 
 
 def _validate_targets(target_modules: Any) -> list[str] | str:
-    if isinstance(target_modules, str):
-        return target_modules  # one regex, matched against full module names
+    if isinstance(target_modules, str):  # one regex, matched against full module names
+        try:
+            re.compile(target_modules)
+        except re.error as error:
+            raise ValueError(
+                f"GIFTConfig target_modules={target_modules!r} is not a valid regular expression ({error}). "
+                "Fix the pattern, or give a list of module-name suffixes such as ['q_proj', 'v_proj']."
+            ) from None
+        return target_modules
     if not isinstance(target_modules, (list, tuple)) or not target_modules:
         raise ValueError(
             f"GIFTConfig target_modules={target_modules!r}: give a non-empty list of module-name suffixes "
@@ -106,6 +158,24 @@ def _validate_enable_gift(enable_gift: Any) -> dict[str, list[bool]]:
     return {target: list(flags) for target, flags in enable_gift.items()}
 
 
+def _validate_layers(layers_to_transform: Any, layers_pattern: Any) -> list[int] | None:
+    layers = [layers_to_transform] if isinstance(layers_to_transform, int) else layers_to_transform
+    if layers is not None and (
+        not isinstance(layers, (list, tuple))
+        or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in layers)
+    ):
+        raise ValueError(
+            f"GIFTConfig layers_to_transform={layers_to_transform!r}: give a layer index, a list of "
+            "indices (integers >= 0), or None for every layer."
+        )
+    if layers_pattern is not None and (not isinstance(layers_pattern, str) or not layers_pattern):
+        raise ValueError(
+            f"GIFTConfig layers_pattern={layers_pattern!r}: give the name of the module list that holds the "
+            "layers (e.g. 'layers'), or None."
+        )
+    return None if layers is None else list(layers)
+
+
 class GIFTConfig(PretrainedConfig):
     """Configuration of GIFT: Ŵ = W (I + φ ψ) on every target linear layer, one θ = (φ, ψ) per target type.
 
@@ -123,6 +193,9 @@ class GIFTConfig(PretrainedConfig):
         layers_to_transform: layer indices (or one index) to wrap; None wraps every layer.
         layers_pattern: the name of the module list holding the layers ("layers", "blocks", "layer"); by default
             the first numeric component of a module name is its layer index.
+
+    Any other key is an error naming the closest of these (transformers' own PretrainedConfig keys pass), in
+    code, in `from_pretrained` overrides and in saved files alike; the three flags take only booleans.
     """
 
     model_type = "gift"
@@ -147,22 +220,34 @@ class GIFTConfig(PretrainedConfig):
             )
             misspelt = kwargs.pop("gift_paramters")
             gift_parameters = {**(misspelt or {}), **(gift_parameters or {})}
+        _check_keys(kwargs)
         kwargs.pop("torch_dtype", None)
-        if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
+        if not _is_positive_int(rank):
             raise ValueError(f"GIFTConfig rank must be an integer >= 1, got {rank!r}.")
         self.rank = rank
         self.target_modules = _validate_targets(target_modules if target_modules is not None else ["q_proj", "v_proj"])
         self.gift_dtype = resolve_dtype(dtype)
         self.gift_parameters = _validate_generator(gift_parameters)
-        self.in_projection_bias = bool(in_projection_bias)
-        self.out_projection_bias = bool(out_projection_bias)
+        self.in_projection_bias = _check_bool("in_projection_bias", in_projection_bias)
+        self.out_projection_bias = _check_bool("out_projection_bias", out_projection_bias)
         self.enable_gift = _validate_enable_gift(enable_gift)
-        self.share_projections = bool(share_projections)
-        if isinstance(layers_to_transform, int):
-            layers_to_transform = [layers_to_transform]
-        self.layers_to_transform = list(layers_to_transform) if layers_to_transform is not None else None
+        self.share_projections = _check_bool("share_projections", share_projections)
+        self.layers_to_transform = _validate_layers(layers_to_transform, layers_pattern)
         self.layers_pattern = layers_pattern
         super().__init__(**kwargs)
+
+    @classmethod
+    def from_dict(cls, config_dict: dict[str, Any], **kwargs: Any) -> GIFTConfig:
+        """Build from a dict (as `from_pretrained` does); keyword overrides are checked like constructor arguments.
+
+        transformers' own `from_dict` sets overrides as attributes after construction, skipping validation,
+        and drops unknown ones; here `from_pretrained(path, rnak=8)` is an error and `rank="8"` too.
+        """
+        return_unused_kwargs = kwargs.pop("return_unused_kwargs", False)
+        for key in ("_from_auto", "_from_pipeline"):  # telemetry flags of transformers' loaders
+            kwargs.pop(key, None)
+        config = cls(**{**config_dict, **kwargs})
+        return (config, {}) if return_unused_kwargs else config
 
     # `dtype` is also a PretrainedConfig attribute; keep GIFT's own under another name so transformers'
     # handling of model dtypes never rewrites it, and expose it as `config.dtype`.

@@ -44,6 +44,15 @@ def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
     setattr(root.get_submodule(parent_name) if parent_name else root, child, module)
 
 
+def _refuse_load_when_merged(wrapper: GIFTWrapper, state_dict: dict, prefix: str, *args: Any) -> None:
+    """load_state_dict pre-hook: loading θ or W into a merged wrapper would make `unmerge()` invert the wrong Ŵ."""
+    if wrapper.is_merged:
+        raise ValueError(
+            f"{type(wrapper).__name__} is merged (its base weights hold W (I + φψ)); loading a state dict now "
+            "would make unmerge() restore the wrong W. Call unmerge() first, load, then merge() again."
+        )
+
+
 class GIFTWrapper(nn.Module):
     """Wrap any `nn.Module`: freeze it, replace each target linear layer by a `GIFTLinear`, and own θ.
 
@@ -62,12 +71,16 @@ class GIFTWrapper(nn.Module):
         self.gift_config = config
         self.backbone = backbone
         self.head_modules = tuple(self._resolve_head_modules(head_modules))
+        self.gift_generators = nn.ModuleDict()
+        # Everything that can fail (matching, shapes, slices, generators) runs before the backbone changes,
+        # so a wrap that raises leaves the caller's model exactly as it was.
+        self.gift_layers: dict[str, GIFTLinear] = self._build_layers(find_targets(backbone, config))
         backbone.requires_grad_(False)
         for name in self.head_modules:
             backbone.get_submodule(name).requires_grad_(True)
-        self.gift_generators = nn.ModuleDict()
-        self.gift_layers: dict[str, GIFTLinear] = {}
-        self._inject(find_targets(backbone, config))
+        for name, layer in self.gift_layers.items():
+            _set_submodule(backbone, name, layer)
+        self.register_load_state_dict_pre_hook(_refuse_load_when_merged)
 
     # ------------------------------------------------------------------ construction
     def _resolve_head_modules(self, head_modules: Sequence[str] | None) -> list[str]:
@@ -83,7 +96,8 @@ class GIFTWrapper(nn.Module):
                 ) from None
         return names
 
-    def _inject(self, targets: list[Target]) -> None:
+    def _build_layers(self, targets: list[Target]) -> dict[str, GIFTLinear]:
+        """θ (registered on the wrapper) and one GIFTLinear per target, not yet placed in the backbone."""
         config = self.gift_config
         groups = group_by_type(targets)
         slices_of: dict[str, list[tuple[int, slice]]] = {}
@@ -91,11 +105,11 @@ class GIFTWrapper(nn.Module):
             d_out, _ = layer_shape(members[0].module)
             slices_of[key] = slice_rows(d_out, config.enable_gift.get(key))
         generators = self._make_generators(groups, slices_of)
+        layers = {}
         for target in targets:
             pairs = [(rows, generators[(target.type_key, index)]) for index, rows in slices_of[target.type_key]]
-            layer = GIFTLinear(target.module, pairs)
-            _set_submodule(self.backbone, target.name, layer)
-            self.gift_layers[target.name] = layer
+            layers[target.name] = GIFTLinear(target.module, pairs)
+        return layers
 
     def _make_generators(
         self, groups: dict[str, list[Target]], slices_of: dict[str, list[tuple[int, slice]]]
@@ -168,6 +182,11 @@ class GIFTWrapper(nn.Module):
         return ParameterCount(gift=gift, head=head, backbone=backbone)
 
     # ------------------------------------------------------------------ merging
+    @property
+    def is_merged(self) -> bool:
+        """True while ΔW is folded into the base weights; loading a state dict is refused then."""
+        return any(layer.merged for layer in self.gift_layers.values())
+
     def merge(self) -> None:
         """Fold ΔW into every wrapped layer (W ← W (I + φψ)); forward then costs what the backbone costs."""
         for layer in self.gift_layers.values():
@@ -181,10 +200,14 @@ class GIFTWrapper(nn.Module):
     def merge_and_unload(self) -> nn.Module:
         """Merge, put the plain base layers back, and return the backbone (a normal model with Ŵ in it)."""
         self.merge()
+        self._put_back_base_layers()
+        return self.backbone
+
+    def _put_back_base_layers(self) -> None:
+        """The backbone's own layers back in place of the GIFTLinears (with ΔW folded in if merged)."""
         for name, layer in self.gift_layers.items():
             _set_submodule(self.backbone, name, layer.unwrap())
         self.gift_layers = {}
-        return self.backbone
 
     # ------------------------------------------------------------------ saving
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
@@ -202,8 +225,15 @@ class GIFTWrapper(nn.Module):
 
         config, head_modules = read_config(pretrained_directory)
         kwargs.setdefault("head_modules", head_modules)
+        requires_grad = [(parameter, parameter.requires_grad) for parameter in backbone.parameters()]
         wrapper = cls(config, backbone, **kwargs)
-        load_adapter(wrapper, pretrained_directory)
+        try:
+            load_adapter(wrapper, pretrained_directory)
+        except BaseException:  # a load that fails leaves the caller's backbone as it was given
+            wrapper._put_back_base_layers()
+            for parameter, flag in requires_grad:
+                parameter.requires_grad_(flag)
+            raise
         return wrapper
 
     def adapter_state_dict(self) -> dict[str, torch.Tensor]:

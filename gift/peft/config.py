@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
 from peft import PeftConfig
 
-from ..config import GIFTConfig
+from ..config import CONFIG_KEYS, GIFTConfig
+from ..io import FORMAT_VERSION, check_format_version
 from ._peft_compat import PEFT_TYPE
 
 # target_modules when none are given, by transformers model_type: the attention query and value
@@ -25,18 +28,7 @@ DEFAULT_TARGET_MODULES: dict[str, list[str]] = {
 
 # The GIFTConfig arguments this config carries. None means "the core GIFTConfig's default", so the
 # defaults live in one place (gift/config.py) and a value is validated by the same code in both APIs.
-GIFT_FIELDS = (
-    "rank",
-    "target_modules",
-    "dtype",
-    "gift_parameters",
-    "in_projection_bias",
-    "out_projection_bias",
-    "enable_gift",
-    "share_projections",
-    "layers_to_transform",
-    "layers_pattern",
-)
+GIFT_FIELDS = CONFIG_KEYS
 
 
 def _help(text: str) -> dict[str, str]:
@@ -73,10 +65,30 @@ class GIFTPeftConfig(PeftConfig):
     modules_to_save: list[str] | None = field(
         default=None, metadata=_help("modules besides θ to train and save, e.g. a classification head")
     )
+    gift_format_version: int = field(
+        default=FORMAT_VERSION, metadata=_help("the GIFT adapter format (θ key layout); newer ones are refused")
+    )
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> GIFTPeftConfig:
+        # The dataclass __init__ would raise a bare TypeError, which peft's loader turns into a warning and a
+        # dropped key (its forward compatibility): a typo such as `rnak` in adapter_config.json or in code
+        # must fail instead, naming the closest field.
+        fields = [f.name for f in dataclasses.fields(cls)]
+        unknown = [key for key in kwargs if key not in fields]
+        if unknown:
+            key = unknown[0]
+            match = difflib.get_close_matches(key, fields, n=1)
+            raise ValueError(
+                f"GIFTPeftConfig got an unknown key {key!r}.{f' Did you mean {match[0]!r}?' if match else ''} "
+                f"Its GIFT keys are {list(GIFT_FIELDS)} (plus PEFT's own); fix or remove {key!r} where the config "
+                "is written (code or adapter_config.json)."
+            )
+        return super().__new__(cls)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.peft_type = PEFT_TYPE
+        check_format_version(self.gift_format_version, "GIFTPeftConfig (adapter_config.json)")
         resolved = self._core_config()  # validates every value now, with the core's messages
         for name in GIFT_FIELDS:
             if name != "target_modules" or self.target_modules is not None:

@@ -190,7 +190,13 @@ class GIFTTuner(BaseTuner):
     def _remap_adapter_state_dict_for_load(
         cls, model: nn.Module, config: GIFTPeftConfig, adapter_name: str, state_dict: dict[str, torch.Tensor]
     ) -> dict[str, torch.Tensor]:
-        """Checkpoint keys → model keys, refusing a checkpoint whose θ does not match the adapter key for key."""
+        """Checkpoint keys → model keys, refusing a checkpoint whose θ does not match the adapter key for key,
+        and any load into an adapter that is merged (its unmerge would then invert the wrong Ŵ)."""
+        if any(adapter_name in m.merged_adapters for m in model.modules() if isinstance(m, GIFTPeftLayer)):
+            raise ValueError(
+                f"GIFT adapter {adapter_name!r} is merged: loading θ into it now would make unmerge_adapter() "
+                "restore the wrong W. Call unmerge_adapter() first, load, then merge_adapter() again."
+            )
         remapped = super()._remap_adapter_state_dict_for_load(model, config, adapter_name, state_dict)
         pattern = _adapter_key_pattern(adapter_name)
         expected = {key: value for key, value in model.state_dict().items() if pattern.search(key)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from peft_helpers import randomise
 from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
 
 from gift import GIFTConfig, GIFTWrapper
+from gift.config import CONFIG_KEYS
+from gift.io import FORMAT_VERSION
 from gift.peft import GIFTPeftConfig, GIFTPeftLayer, GIFTTuner, adapter_generators, load_core_adapter, save_core_adapter
 from gift.peft import _peft_compat as compat
 
@@ -65,8 +68,9 @@ def test_registration_refuses_to_overwrite_another_method(monkeypatch):
 # ---------------------------------------------------------------------------------------------- config
 def test_config_carries_every_core_argument():
     core_arguments = set(inspect.signature(GIFTConfig.__init__).parameters) - {"self", "kwargs"}
-    peft_fields = set(GIFTPeftConfig.__dataclass_fields__) - set(PeftConfig.__dataclass_fields__) - {"modules_to_save"}
-    assert peft_fields == core_arguments
+    own_fields = {"modules_to_save", "gift_format_version"}
+    peft_fields = set(GIFTPeftConfig.__dataclass_fields__) - set(PeftConfig.__dataclass_fields__) - own_fields
+    assert peft_fields == core_arguments == set(CONFIG_KEYS)
 
 
 def test_config_defaults_and_validation_are_the_core_s():
@@ -93,6 +97,29 @@ def test_config_json_round_trip_and_core_conversion(tmp_path):
     assert isinstance(loaded, GIFTPeftConfig) and loaded.to_dict() == config.to_dict()
     core = config.to_gift_config()
     assert GIFTPeftConfig.from_gift_config(core).to_gift_config().to_dict() == core.to_dict()
+
+
+def test_config_refuses_unknown_keys_and_non_booleans_in_code_and_in_adapter_config_json(tmp_path):
+    with pytest.raises(ValueError, match="unknown key 'rnak'. Did you mean 'rank'"):
+        GIFTPeftConfig(rnak=4)
+    with pytest.raises(TypeError, match="share_projections must be True or False, got 'false'"):
+        GIFTPeftConfig(share_projections="false")
+    GIFTPeftConfig(rank=4, target_modules=["attn:c_attn"]).save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "adapter_config.json").read_text())
+    (tmp_path / "adapter_config.json").write_text(json.dumps({**saved, "target_module": ["attn:c_proj"]}))
+    with pytest.raises(ValueError, match="unknown key 'target_module'. Did you mean 'target_modules'"):
+        PeftConfig.from_pretrained(tmp_path)  # peft itself would drop the key with a warning
+
+
+def test_config_refuses_a_newer_gift_format_version(tmp_path):
+    config = GIFTPeftConfig(rank=4, target_modules=["attn:c_attn"])
+    assert config.gift_format_version == FORMAT_VERSION
+    config.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "adapter_config.json").read_text())
+    assert saved["gift_format_version"] == FORMAT_VERSION
+    (tmp_path / "adapter_config.json").write_text(json.dumps({**saved, "gift_format_version": FORMAT_VERSION + 1}))
+    with pytest.raises(ValueError, match="format version 2, but gift .* reads versions up to 1"):
+        PeftConfig.from_pretrained(tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------- tiny GPT-2
@@ -222,3 +249,37 @@ def test_adapter_names_that_would_collide_in_the_state_dict_are_refused():
 def test_inject_adapter_in_model_is_refused_by_peft_because_theta_is_shared():
     with pytest.raises(ValueError, match="uses shared state"):
         inject_adapter_in_model(GIFTPeftConfig(rank=2, target_modules=["attn:c_proj"]), tiny_gpt2())
+
+
+def test_loading_into_a_merged_adapter_is_refused_and_unmerge_restores_w(tmp_path):
+    config = GIFTPeftConfig(rank=2, target_modules=["attn:c_attn"])
+    other = get_peft_model(tiny_gpt2(), copy.deepcopy(config))
+    randomise(adapter_generators(other, "default").parameters(), std=0.3, seed=2)
+    other.save_pretrained(tmp_path)
+    model = get_peft_model(tiny_gpt2(), copy.deepcopy(config))
+    randomise(adapter_generators(model, "default").parameters(), std=0.3)
+    original = {name: p.detach().clone() for name, p in model.get_base_model().named_parameters()}
+    model.merge_adapter()
+    with pytest.raises(ValueError, match=r"'default' is merged.*Call unmerge_adapter\(\) first"):
+        model.load_adapter(tmp_path, adapter_name="default")
+    model.unmerge_adapter()
+    for name, parameter in model.get_base_model().named_parameters():
+        torch.testing.assert_close(parameter, original[name], rtol=0, atol=1e-6)
+    model.load_adapter(tmp_path, adapter_name="default")  # unmerged: allowed
+    loaded = adapter_generators(model, "default").state_dict()
+    assert all(torch.equal(v, loaded[k]) for k, v in adapter_generators(other, "default").state_dict().items())
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(target_modules=["nothing"]), dict(target_modules=["attn:c_attn"], enable_gift={"attn:c_attn": [True] * 5})],
+)
+def test_failed_get_peft_model_leaves_the_model_as_it_was(kwargs):
+    model = tiny_gpt2()
+    model.transformer.h[0].attn.c_attn.weight.requires_grad_(False)  # a mix of flags, so a blanket reset would show
+    modules = [(name, type(module), id(module)) for name, module in model.named_modules()]
+    flags = {name: p.requires_grad for name, p in model.named_parameters()}
+    with pytest.raises(ValueError):
+        get_peft_model(model, GIFTPeftConfig(rank=2, **kwargs))
+    assert [(name, type(module), id(module)) for name, module in model.named_modules()] == modules
+    assert {name: p.requires_grad for name, p in model.named_parameters()} == flags
