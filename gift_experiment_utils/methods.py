@@ -98,13 +98,13 @@ def trainable_state(module: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _save_trainable(module: nn.Module, folder: Path) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from gift.io import atomic_write
 
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.contiguous() for k, v in trainable_state(module).items()}
-    tmp = folder / "trainable.safetensors.tmp"
-    save_file(state, str(tmp))
-    tmp.replace(folder / "trainable.safetensors")
+    atomic_write(folder / "trainable.safetensors", save(state))
 
 
 # ---------------------------------------------------------------------------------------------- builders
