@@ -316,10 +316,12 @@ class CheckpointSection:
 
 @dataclass
 class LogSection:
-    wandb: Literal["disabled", "offline", "online"] = "disabled"
+    wandb: Literal["disabled", "off", "offline", "online"] = "disabled"  # off = disabled
     project: str = "gift"
     entity: str | None = None
-    group: str | None = None  # None: the experiment name
+    # None: <experiment name>/<config hash>, one group per table row (its seeds; a sweep's grid point)
+    group: str | None = None
+    job_type: str | None = None  # None: "train"; sweeps set "search" and "final"
     tags: list[str] = field(default_factory=list)
     progress_bar: bool = True
 

@@ -200,8 +200,8 @@ class _Builder:
         if origin in (Union, types.UnionType):
             return self.union(args, value, key)
         if origin is Literal:
-            if value is False and "no" in args:  # YAML 1.1 reads an unquoted `no` (mixed_precision=no) as false
-                value = "no"
+            if value is False:  # YAML 1.1 reads an unquoted `no` / `off` (mixed_precision=no, wandb=off) as false
+                value = next((word for word in ("no", "off") if word in args), value)
             if any(value == choice and type(value) is type(choice) for choice in args):  # True is not 1
                 return value
             close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)

@@ -313,7 +313,7 @@ class Tracker:
 
     def __init__(self, run: RunDir, config: Config, *, is_main: bool, config_dict: dict[str, Any]) -> None:
         self.run, self.is_main, self.wandb = run, is_main, None
-        if is_main and config.log.wandb != "disabled":
+        if is_main and config.log.wandb not in ("disabled", "off"):
             self.wandb = _start_wandb(run, config, config_dict)
 
     def log(self, values: dict[str, Any], *, step: int, epoch: float) -> None:
@@ -390,7 +390,8 @@ def _start_wandb(run: RunDir, config: Config, config_dict: dict[str, Any]) -> An
     return wandb.init(
         project=log.project,
         entity=log.entity,
-        group=log.group or config.experiment.name,
+        group=log.group or f"{config.experiment.name}/{config_hash(config)}",  # a row: its seeds together
+        job_type=log.job_type or "train",
         name=run.path.name,
         tags=list(log.tags),
         config=config_dict,

@@ -111,6 +111,7 @@ class Trainer:
         self._resume_rng: dict[str, Any] | None = None
         self._loss_window: list[torch.Tensor] = []
         self._time_before, self._clock = 0.0, time.perf_counter()
+        self._bar: Any = None  # the training progress bar while fit() runs
         self.tracker = Tracker(run, config, is_main=self.is_main, config_dict=config_to_dict(config))
 
     # ------------------------------------------------------------------ setup
@@ -188,6 +189,7 @@ class Trainer:
             f"{self.config.method.name}: {count.method:,} trainable ({count.method_percent:.4f}% of "
             f"{count.backbone:,} backbone parameters) + head {count.head:,}"
         )
+        self.tracker.summary({f"params/{key}": value for key, value in count.to_dict().items()})
 
     def info(self, message: str) -> None:
         if self.is_main:
@@ -241,11 +243,13 @@ class Trainer:
             desc=self.run.path.name,
             dynamic_ncols=True,
         )
+        self._bar = bar
         try:
             while not progress.training_done:
                 self._train_epoch(bar)
         finally:
             bar.close()
+            self._bar = None
 
     def _train_epoch(self, bar: Any) -> None:
         progress = self.progress
@@ -320,6 +324,8 @@ class Trainer:
         if grad_norm is not None:
             values["train/grad_norm"] = float(grad_norm)
         self.tracker.log(values, step=self.progress.step, epoch=self._epoch_float())
+        if self._bar is not None:
+            self._bar.set_postfix(loss=f"{loss:.4g}", lr=f"{values.get('train/lr', 0.0):.3g}", refresh=False)
 
     def _epoch_float(self) -> float:
         return self.progress.epoch + self.progress.micro / max(self.layout.micro_batches, 1)
@@ -356,6 +362,7 @@ class Trainer:
         metrics = self.evaluate("val")
         progress.last_val, progress.last_eval_step = metrics, progress.step
         self.tracker.log({f"val/{k}": v for k, v in metrics.items()}, step=progress.step, epoch=self._epoch_float())
+        self.info(f"validation at update {progress.step} (epoch {self._epoch_float():.2f}): {_short(metrics)}")
         name, greater = self.selection()
         if name not in metrics:
             raise ValueError(
