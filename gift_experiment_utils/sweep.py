@@ -45,7 +45,10 @@ from .config import Config
 from .loading import _Builder, load_config, read_yaml
 from .tracking import RunDir, check_resumable, run_dir, write_json
 
-DEFAULT_LAUNCHER = f"{Path(sys.executable).name} -m gift_experiment_utils.run"
+
+def default_launcher() -> str:
+    """This interpreter by its full path: a bare `python` on PATH may belong to another environment."""
+    return f"{shlex.quote(sys.executable)} -m gift_experiment_utils.run"
 
 
 @dataclass
@@ -343,9 +346,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--run", action="store_true", help="select: then run the final seeds")
     parser.add_argument(
         "--launcher",
-        default=DEFAULT_LAUNCHER,
-        help="command before --config, e.g. 'accelerate launch --config_file configs/accelerate/8gpu.yaml "
-        "-m gift_experiment_utils.run'",
+        help="command before --config (default: this interpreter, '<sys.executable> -m gift_experiment_utils.run'), "
+        "e.g. 'accelerate launch --config_file configs/accelerate/8gpu.yaml -m gift_experiment_utils.run'",
     )
     parser.add_argument(
         "--in-process", action="store_true", help="run in this Python process (one CPU/GPU, no launcher)"
@@ -379,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "plan":
             print(plan_table(runs))
             return 0
-        return execute(runs, launcher=args.launcher, print_only=args.print, in_process=args.in_process)
+        launcher = args.launcher or default_launcher()
+        return execute(runs, launcher=launcher, print_only=args.print, in_process=args.in_process)
     except ValueError as error:  # a run folder that holds another experiment
         print(f"error: {error}", file=sys.stderr)
         return 2

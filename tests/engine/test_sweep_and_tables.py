@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -147,6 +150,24 @@ def test_print_gives_one_launch_line_per_pending_run(tmp_path, capsys):
     assert sweeps.main(["run", path, "--print", "--launcher", launcher]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(launcher + " --config ") and "train.lr=0.01" in lines[0]
+
+
+def test_run_starts_children_with_this_interpreter(tmp_path, capsys, monkeypatch):
+    """Without --launcher, children run on sys.executable by full path (a bare `python` may be another env)."""
+    path = write_sweep(tmp_path)
+    started = []
+    monkeypatch.setattr(
+        sweeps.subprocess, "run", lambda argv, **kwargs: started.append(argv) or subprocess.CompletedProcess(argv, 0)
+    )
+    assert sweeps.main(["run", path]) == 0
+    assert [argv[:3] for argv in started] == [[sys.executable, "-m", "gift_experiment_utils.run"]] * 2
+    assert started[0][3:5] == ["--config", str(TOY)]
+    monkeypatch.setattr(sys, "executable", "/opt/my env/bin/python3")  # a space: the printed line quotes it
+    capsys.readouterr()
+    assert sweeps.main(["run", path, "--print"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert shlex.split(lines[0])[:3] == ["/opt/my env/bin/python3", "-m", "gift_experiment_utils.run"]
 
 
 def test_run_select_and_finals_through_the_real_loop(tmp_path, capsys):
