@@ -152,6 +152,20 @@ def test_print_gives_one_launch_line_per_pending_run(tmp_path, capsys):
     assert len(lines) == 1 and lines[0].startswith(launcher + " --config ") and "train.lr=0.01" in lines[0]
 
 
+def test_command_line_overrides_go_to_every_run_and_its_identity(tmp_path, capsys):
+    path = write_sweep(tmp_path)
+    plain = {r.run.path for r in sweeps.Sweep(path).search_runs()}
+    smoke = sweeps.Sweep(path, ["train.epochs=3"]).search_runs()
+    assert not plain & {r.run.path for r in smoke} and all(r.config.train.epochs == 3 for r in smoke)
+    for argv in (
+        ["run", path, "--print", "train.epochs=3", "--launcher", "L"],
+        ["run", path, "--print", "--", "train.epochs=3"],
+    ):
+        assert sweeps.main(argv) == 0
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert len(lines) == 2 and all(line.endswith("train.epochs=3 experiment.seed=42") for line in lines)
+
+
 def test_run_starts_children_with_this_interpreter(tmp_path, capsys, monkeypatch):
     """Without --launcher, children run on sys.executable by full path (a bare `python` may be another env)."""
     path = write_sweep(tmp_path)
