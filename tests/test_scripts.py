@@ -197,7 +197,7 @@ def test_readme_command_runs_on_the_hardware_it_names(words, tmp_path, fake_bin)
     env = dict(w.split("=", 1) for w in words[: next(i for i, w in enumerate(words) if not re.match(r"[A-Z_]+=", w))])
     script = next(w for w in words if w.endswith(".sh"))
     args = words[words.index(script) + 1 :]
-    done = run_script(script.removeprefix("scripts/"), [*args, "--dry-run"], tmp_path, fake_bin, **env)
+    done = run_script(script.removeprefix("scripts/"), ["--dry-run", *args], tmp_path, fake_bin, **env)
     assert done.returncode == 0, done.stderr
     for line in done.stdout.splitlines()[1:]:
         if is_launch(shlex.split(line)):
