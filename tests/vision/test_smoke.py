@@ -87,7 +87,8 @@ def test_run_script_with_accelerate_launch(fgvc_cub, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     (results,) = tmp_path.rglob("results.json")
-    assert results.parent.name == "cub_gift_r16_lr0.001_wd0.0001_seed7"
+    name = results.parent.name  # <task>_<method>_lr<lr>_wd<wd>_<config hash>_seed<seed>
+    assert name.startswith("cub_gift_r16_lr0.001_wd0.0001_") and name.endswith("_seed7")
     assert json.loads(results.read_text())["params"]["method"] == TINY_COUNTS["gift"]
 
 
