@@ -22,7 +22,9 @@ tasks=("${ARGS[@]:2}")
 folder="configs/glue/roberta-${backbone}/sweeps"
 case "$group" in
   gift | baselines) sweeps=(); for task in "${tasks[@]}"; do sweeps+=("$folder/$backbone-$group-$task.yaml"); done ;;
-  full) sweeps=("$folder/$backbone-full.yaml") ;;
+  full)
+    ((${#ARGS[@]} <= 2)) || gift_fail "full fine-tuning runs every task in one sweep; give no TASK"
+    sweeps=("$folder/$backbone-full.yaml") ;;
   *) gift_fail "group '$group' is not gift, baselines or full" ;;
 esac
 for i in "${!sweeps[@]}"; do

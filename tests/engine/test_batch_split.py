@@ -77,3 +77,18 @@ def test_an_effective_batch_that_processes_cannot_share_is_refused_with_the_fix(
         batch_split(config, 8)
     with pytest.raises(ValueError, match=r"'train\.effective_batch_size': must be >= 1"):
         load_config(TOY, ["train.effective_batch_size=0"])
+
+
+def test_every_split_of_an_update_trains_on_the_same_examples():
+    """E = 32 as 8 × 4 × 1 or 4 × 1 × 8: update u reads examples [32u, 32u + 32) of the epoch's permutation."""
+    from gift_experiment_utils.data import EpochSampler, Layout
+
+    def updates(micro: int, accum: int, world: int) -> list[set[int]]:
+        layout = Layout(micro, accum, world, dataset_size=100)  # 3 updates, 4 examples unused
+        per_rank = [list(EpochSampler(layout, rank=rank, seed=7)) for rank in range(world)]
+        step = micro * accum  # examples per process per update
+        return [{i for rank in per_rank for i in rank[u * step : (u + 1) * step]} for u in range(layout.updates)]
+
+    one = updates(8, 4, 1)
+    assert len(one) == 3 and all(len(u) == 32 for u in one)
+    assert updates(4, 1, 8) == updates(8, 2, 2) == updates(2, 4, 4) == one
