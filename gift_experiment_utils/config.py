@@ -202,8 +202,10 @@ class DataSection:
 class TrainSection:
     epochs: int = 1
     max_steps: int | None = None  # optimizer updates; caps `epochs` when set
-    batch_size: int = 8  # per device, per forward (micro-batch)
-    # effective batch = batch_size × grad_accum_steps × world size; give one of the two (or neither: accum 1)
+    batch_size: int = 8  # per device, per forward (micro-batch); with effective_batch_size, the cap on it
+    # Give effective_batch_size or grad_accum_steps (or neither: accum 1). With effective_batch_size E on W
+    # processes (E a multiple of W), the micro-batch is the largest divisor of E / W up to batch_size and the
+    # accumulation fills the rest: micro × accum × W = E on 1, 2, 4 or 8 GPUs alike (train.batch_split).
     effective_batch_size: int | None = None
     grad_accum_steps: int | None = None
     lr: float = 1e-4
@@ -237,6 +239,11 @@ class TrainSection:
             "give either train.effective_batch_size or train.grad_accum_steps, not both.",
         )
         _require(self.grad_accum_steps is None or self.grad_accum_steps >= 1, "train.grad_accum_steps", "must be >= 1.")
+        _require(
+            self.effective_batch_size is None or self.effective_batch_size >= 1,
+            "train.effective_batch_size",
+            f"must be >= 1 or null, got {self.effective_batch_size}.",
+        )
         self._validate_optimizer()
         warmups = [k for k in ("warmup_ratio", "warmup_steps", "warmup_epochs") if getattr(self, k)]
         _require(

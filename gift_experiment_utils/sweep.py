@@ -12,9 +12,12 @@ final seeds with it. A sweep file (any YAML with a top-level `sweep:`) says all 
       select: {metric: best_val/accuracy, mode: max}   # a key of results.json "metrics"
       final: {seeds: [42, 43, 44, 45, 46], overrides: []}
 
-    python -m gift_experiment_utils.sweep plan   SWEEP.yaml [--stage final]   # runs and their status
-    python -m gift_experiment_utils.sweep run    SWEEP.yaml [--stage final] [--print] [--launcher CMD]
-    python -m gift_experiment_utils.sweep select SWEEP.yaml [--run | --print]
+    python -m gift_experiment_utils.sweep plan   SWEEP.yaml [--stage final] [key=value ...]  # runs, status
+    python -m gift_experiment_utils.sweep run    SWEEP.yaml [--stage final] [--print] [--launcher CMD] [key=value ...]
+    python -m gift_experiment_utils.sweep select SWEEP.yaml [--run | --print] [key=value ...]
+
+Overrides on the command line go to every run, after the sweep's own (e.g. `train.epochs=1` for a smoke
+run); they are part of each run's config, so give the same ones to `plan`, `run`, `select` and the tables.
 
 `run` executes the pending runs one after another (finished runs, those with results.json, are skipped)
 or, with --print, prints one launch line per pending run for a cluster scheduler. `select` writes
@@ -33,6 +36,7 @@ import itertools
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
@@ -44,7 +48,10 @@ from .config import Config
 from .loading import _Builder, load_config, read_yaml
 from .tracking import RunDir, check_resumable, read_json, run_dir, write_json
 
-DEFAULT_LAUNCHER = f"{Path(sys.executable).name} -m gift_experiment_utils.run"
+
+def default_launcher() -> str:
+    """This interpreter by its full path: a bare `python` on PATH may belong to another environment."""
+    return f"{shlex.quote(sys.executable)} -m gift_experiment_utils.run"
 
 
 @dataclass
@@ -92,8 +99,9 @@ class PlannedRun:
 
 
 class Sweep:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, overrides: Sequence[str] = ()) -> None:
         self.path = Path(path)
+        self.extra = list(overrides)  # from the command line: every run, after the sweep's own
         raw = read_yaml(self.path)  # a syntax error names the file and line
         if set(raw) != {"sweep"}:
             raise ValueError(f"{self.path}: a sweep file holds one top-level key 'sweep:', got {sorted(raw)}.")
@@ -131,6 +139,10 @@ class Sweep:
     def name(self) -> str:
         return self.path.stem
 
+    def cli(self) -> str:
+        """The sweep file and its command-line overrides, as a command takes them."""
+        return " ".join(shlex.quote(a) for a in (str(self.path), *self.extra))
+
     # ------------------------------------------------------------------ expansion
     def _combinations(self, table: dict[str, list[Any]]) -> list[tuple[str, ...]]:
         keys = list(table)
@@ -139,8 +151,19 @@ class Sweep:
             for values in itertools.product(*table.values())
         ]
 
-    def _plan(self, partition: tuple[str, ...], point: tuple[str, ...], seed: int, extra: list[str]) -> PlannedRun:
-        overrides = [*self.spec.overrides, *partition, *point, *extra, f"experiment.seed={seed}"]
+    def _plan(
+        self, partition: tuple[str, ...], point: tuple[str, ...], seed: int, extra: list[str], *, stage: str = "search"
+    ) -> PlannedRun:
+        # log.job_type (wandb) tells search and final runs apart; like every log.* key it is not part of identity
+        overrides = [
+            f"log.job_type={stage}",
+            *self.spec.overrides,
+            *partition,
+            *point,
+            *extra,
+            *self.extra,
+            f"experiment.seed={seed}",
+        ]
         config = load_config(self.config_path, overrides)  # validates every run before any starts
         from .task import get_task_class
 
@@ -161,7 +184,8 @@ class Sweep:
         for partition in self._combinations(self.spec.partition):
             chosen = selection[_key(partition)]["point"]
             runs += [
-                self._plan(partition, tuple(chosen), seed, self.spec.final.overrides) for seed in self.spec.final.seeds
+                self._plan(partition, tuple(chosen), seed, self.spec.final.overrides, stage="final")
+                for seed in self.spec.final.seeds
             ]
         return _distinct_folders(runs, self.path)
 
@@ -178,7 +202,7 @@ class Sweep:
         path = self.selection_path()
         if not path.is_file():
             raise ValueError(
-                f"{path} does not exist; run `python -m gift_experiment_utils.sweep select {self.path}` first."
+                f"{path} does not exist; run `python -m gift_experiment_utils.sweep select {self.cli()}` first."
             )
         selection = read_json(path)
         runs = self.search_runs()
@@ -188,8 +212,8 @@ class Sweep:
             if chosen is None or chosen.get("runs") != current:
                 raise ValueError(
                     f"{path} was not selected from this sweep's current search runs (partition {_key(partition)}): "
-                    f"{self.path} or its config changed since `sweep select`. Run the search "
-                    f"(`sweep run {self.path}`) and `sweep select {self.path}` again."
+                    f"{self.path}, its config or the command-line overrides changed since `sweep select`. Run the "
+                    f"search (`sweep run {self.cli()}`) and `sweep select {self.cli()}` again."
                 )
         return selection
 
@@ -339,21 +363,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--run", action="store_true", help="select: then run the final seeds")
     parser.add_argument(
         "--launcher",
-        default=DEFAULT_LAUNCHER,
-        help="command before --config, e.g. 'accelerate launch --config_file configs/accelerate/8gpu.yaml "
-        "-m gift_experiment_utils.run'",
+        help="command before --config (default: this interpreter, '<sys.executable> -m gift_experiment_utils.run'), "
+        "e.g. 'accelerate launch --config_file configs/accelerate/8gpu.yaml -m gift_experiment_utils.run'",
     )
     parser.add_argument(
         "--in-process", action="store_true", help="run in this Python process (one CPU/GPU, no launcher)"
     )
     parser.add_argument("--allow-missing", action="store_true", help="select among the finished search runs only")
-    return parser.parse_args(argv)
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides for every run")
+    return parser.parse_intermixed_args(argv)  # overrides may follow the options
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        sweep = Sweep(args.sweep)
+        sweep = Sweep(args.sweep, args.overrides)
         if args.command == "select":
             selection = sweep.select(allow_missing=args.allow_missing)
             path = sweep.selection_path()
@@ -375,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "plan":
             print(plan_table(runs))
             return 0
-        return execute(runs, launcher=args.launcher, print_only=args.print, in_process=args.in_process)
+        launcher = args.launcher or default_launcher()
+        return execute(runs, launcher=launcher, print_only=args.print, in_process=args.in_process)
     except ValueError as error:  # a run folder that holds another experiment
         print(f"error: {error}", file=sys.stderr)
         return 2

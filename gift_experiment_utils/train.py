@@ -83,20 +83,29 @@ def _reset_accelerate() -> None:
     GradientState._reset_state()
 
 
-def grad_accum_steps(config: Config, world_size: int) -> int:
+def batch_split(config: Config, world_size: int) -> tuple[int, int]:
+    """(micro-batch per process, accumulation) that make one update of `world_size` processes.
+
+    `train.batch_size` is a per-device cap (what fits in memory). With `train.effective_batch_size` E, each of
+    the W processes takes E / W examples per update, in micro-batches of the largest divisor of E / W that is at
+    most the cap, so micro × accum × W = E exactly on any W that divides E: e.g. E = 32, cap 8 gives
+    8 × 4 × 1, 8 × 2 × 2, 8 × 1 × 4, 4 × 1 × 8. An update sees the same E examples for every such split
+    (`data.py`). Without E, the accumulation is `train.grad_accum_steps` (default 1) and the cap is the batch.
+    """
     train = config.train
-    if train.grad_accum_steps is not None:
-        return train.grad_accum_steps
     if train.effective_batch_size is None:
-        return 1
-    per_update = train.batch_size * world_size
-    if train.effective_batch_size % per_update:
+        return train.batch_size, train.grad_accum_steps or 1
+    effective = train.effective_batch_size
+    if effective % world_size:
+        fits = [w for w in (1, 2, 4, 8, 16) if effective % w == 0]
         raise ValueError(
-            f"Config key 'train.effective_batch_size': {train.effective_batch_size} is not a multiple of "
-            f"train.batch_size × processes = {train.batch_size} × {world_size}; change train.batch_size or the "
-            "number of processes so that it divides."
+            f"Config key 'train.effective_batch_size': {effective} examples per update cannot be split evenly "
+            f"over {world_size} processes. Set train.effective_batch_size to a multiple of {world_size} "
+            f"(e.g. {effective + world_size - effective % world_size}), or launch on {fits} processes."
         )
-    return train.effective_batch_size // per_update
+    per_process = effective // world_size
+    micro = max(d for d in range(1, min(train.batch_size, per_process) + 1) if per_process % d == 0)
+    return micro, per_process // micro
 
 
 def _due(count: int, every: int | None) -> bool:
@@ -117,16 +126,22 @@ class Trainer:
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
         config, task, acc = self.config, self.task, self.accelerator
-        self.accum = grad_accum_steps(config, acc.num_processes)  # may fail: before anything loads
+        micro, self.accum = batch_split(config, acc.num_processes)  # may fail: before anything loads
+        if micro != config.train.batch_size:
+            self.info(
+                f"micro-batch {micro} per device (train.batch_size {config.train.batch_size} is the cap): "
+                f"{micro} × {self.accum} accum × {acc.num_processes} processes = train.effective_batch_size "
+                f"{config.train.effective_batch_size}"
+            )
         set_seed(config.experiment.seed)
         splits = task.build_datasets()
         self.adapted = self._build_model()
         train_set = limit(splits.train, config.data.max_train_samples)
-        self.layout = Layout(config.train.batch_size, self.accum, acc.num_processes, len(train_set))
+        self.layout = Layout(micro, self.accum, acc.num_processes, len(train_set))
         if self.layout.updates == 0:
             raise ValueError(
                 f"The training set ({len(train_set)} examples) is smaller than one update "
-                f"(train.batch_size {config.train.batch_size} × accumulation {self.accum} × {acc.num_processes} "
+                f"({micro} micro-batch × accumulation {self.accum} × {acc.num_processes} "
                 "processes); lower train.batch_size or train.effective_batch_size."
             )
         self.total_updates = self.layout.updates * config.train.epochs

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..sweep import Sweep
@@ -25,11 +26,12 @@ from .tasks import ALL_ORDER, DISPLAY_NAMES, PAPER_ORDER
 PAPER_AVERAGE = "Avg (paper 6)"
 
 
-def final_runs(sweep_files: list[str | Path]) -> tuple[list[RunResult], list[Path]]:
-    """(finished final runs, final runs still missing) of the given sweeps; a sweep must have been selected."""
+def final_runs(sweep_files: list[str | Path], overrides: Sequence[str] = ()) -> tuple[list[RunResult], list[Path]]:
+    """(finished final runs, final runs still missing) of the given sweeps (with the command-line overrides
+    their runs had); a sweep must have been selected."""
     done, missing = [], []
     for path in sweep_files:
-        sweep = Sweep(path)
+        sweep = Sweep(path, overrides)
         for planned in sweep.final_runs(sweep.read_selection()):
             (done if planned.done() else missing).append(planned.run.path)
     if not done:
@@ -67,9 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         "--stat", choices=["mean", "median"], default="mean", help="per cell: mean ± std over seeds, or the median"
     )
     parser.add_argument("--title", default=None)
+    parser.add_argument(
+        "--overrides", nargs="+", default=[], metavar="key=value", help="the overrides the sweeps ran with"
+    )
     args = parser.parse_args(argv)
     try:
-        runs, missing = final_runs(args.sweeps)
+        runs, missing = final_runs(args.sweeps, args.overrides)
         table = glue_table(runs, statistic=args.stat)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -51,9 +51,9 @@ class MethodResult:
     memory_on_cpu: bool = False
 
 
-def collect(sweep_file: str) -> MethodResult:
-    """Read the final runs of one sweep's selection."""
-    sweep = Sweep(sweep_file)
+def collect(sweep_file: str, overrides: Sequence[str] = ()) -> MethodResult:
+    """Read the final runs of one sweep's selection (with the command-line overrides its runs had)."""
+    sweep = Sweep(sweep_file, overrides)
     path = sweep.selection_path()
     if not path.is_file():
         raise FileNotFoundError(
@@ -156,9 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("sweeps", nargs="+", help="sweep YAML files of one benchmark, one table row each")
     parser.add_argument("--paper", action="store_true", help="add the paper's rows for comparison")
+    parser.add_argument(
+        "--overrides", nargs="+", default=[], metavar="key=value", help="the overrides the sweeps ran with"
+    )
     args = parser.parse_args(argv)
     try:
-        results = [collect(path) for path in args.sweeps]
+        results = [collect(path, args.overrides) for path in args.sweeps]
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

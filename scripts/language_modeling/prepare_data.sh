@@ -1,37 +1,39 @@
 #!/usr/bin/env bash
+# Usage: bash scripts/language_modeling/prepare_data.sh [--dry-run] [DIR] [--check-only] [--force]
 # Build data/language_data (or DIR) from the public sources the paper used, then check fields and counts.
-# Usage: bash scripts/language_modeling/prepare_data.sh [DIR] [--check-only] [--force]
-#   DIR           target folder (default: $GIFT_LANGUAGE_DATA, else data/language_data)
+#   DIR           target folder (default: $GIFT_LANGUAGE_DATA, else data/language_data); a relative DIR starts
+#                 at the repository root, where the script runs from any directory (as the runs do)
 #   --check-only  only check an existing folder (what the tests run on fixtures)
 #   --force       download again even where a file is already present and well-formed
+#   --dry-run     print the downloads and copies still to do, and the check (PYTHON: scripts/_lib.sh)
 # Sources: the LLM-Adapters fork LoReFT and GIFT used (github.com/aryamanarora/LLM-Adapters: Commonsense170k,
 # Math10K, Alpaca-cleaned and the 15 test sets), github.com/frankaging/ultrafeedback-dataset (train.json, git-lfs),
 # HF openai/gsm8k (main) and tatsu-lab/alpaca_eval. Needs git, git-lfs and network; re-runnable.
 set -euo pipefail
-
-usage() { sed -n '3,6p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+source "$(dirname "${BASH_SOURCE[0]}")/../_lib.sh"
+gift_parse "$@"
+gift_no_overrides
 
 ROOT="${GIFT_LANGUAGE_DATA:-data/language_data}"
 CHECK_ONLY=0
 FORCE=0
-for arg in "$@"; do
+for arg in "${ARGS[@]}"; do
   case "$arg" in
-    -h|--help) usage 0 ;;
     --check-only) CHECK_ONLY=1 ;;
     --force) FORCE=1 ;;
-    -*) echo "unknown option $arg" >&2; usage 2 ;;
+    -*) gift_fail "unknown option $arg" ;;
     *) ROOT="$arg" ;;
   esac
 done
-PY="${PYTHON:-python}"
-CHECK=("$PY" -m gift_experiment_utils.language_modeling.prepare check "$ROOT")
+CHECK=("$PYTHON" -m gift_experiment_utils.language_modeling.prepare check "$ROOT")
 
 if [[ "$CHECK_ONLY" == 1 ]]; then
-  exec "${CHECK[@]}"
+  gift_run "${CHECK[@]}"
+  exit 0
 fi
 
 have() {  # a file counts as present once it parses and has its fields (counts are checked at the end)
-  [[ "$FORCE" == 0 ]] && "$PY" - "$ROOT" "$1" <<'PYEOF' >/dev/null 2>&1
+  [[ "$FORCE" == 0 ]] && "$PYTHON" - "$ROOT" "$1" <<'PYEOF' >/dev/null 2>&1
 import sys
 from pathlib import Path
 from gift_experiment_utils.language_modeling.prepare import check_file
@@ -40,14 +42,17 @@ sys.exit(0 if problem is None or "examples" in problem else 1)
 PYEOF
 }
 
-mkdir -p "$ROOT"
+gift_run mkdir -p "$ROOT"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
+declare -A CLONED=()
 clone() {  # clone once per run, record the commit for provenance
   local url="$1" dest="$WORK/$2"
-  if [[ ! -d "$dest" ]]; then
-    git clone --quiet --depth=1 "$url" "$dest"
+  [[ -z ${CLONED[$2]:-} ]] || return 0
+  CLONED[$2]=1
+  gift_run git clone --quiet --depth=1 "$url" "$dest"
+  if ((!DRY_RUN)); then
     echo "$url $(git -C "$dest" rev-parse HEAD)" >> "$ROOT/SOURCES.txt"
   fi
 }
@@ -57,25 +62,28 @@ ADAPTER_SETS=(boolq piqa social_i_qa hellaswag winogrande ARC-Easy ARC-Challenge
 for name in "${ADAPTER_SETS[@]}"; do
   if ! have "$name/test.json"; then
     clone https://github.com/aryamanarora/LLM-Adapters.git LLM-Adapters
-    mkdir -p "$ROOT/$name" && cp "$WORK/LLM-Adapters/dataset/$name/test.json" "$ROOT/$name/test.json"
+    gift_run mkdir -p "$ROOT/$name"
+    gift_run cp "$WORK/LLM-Adapters/dataset/$name/test.json" "$ROOT/$name/test.json"
   fi
 done
 for name in commonsense_170k math_10k alpaca_data_cleaned; do
   if ! have "$name/train.json"; then
     clone https://github.com/aryamanarora/LLM-Adapters.git LLM-Adapters
-    mkdir -p "$ROOT/$name" && cp "$WORK/LLM-Adapters/ft-training_set/$name.json" "$ROOT/$name/train.json"
+    gift_run mkdir -p "$ROOT/$name"
+    gift_run cp "$WORK/LLM-Adapters/ft-training_set/$name.json" "$ROOT/$name/train.json"
   fi
 done
 if ! have ultrafeedback/train.json; then
   clone https://github.com/frankaging/ultrafeedback-dataset.git ultrafeedback-dataset
-  git -C "$WORK/ultrafeedback-dataset" lfs pull
-  mkdir -p "$ROOT/ultrafeedback" && cp "$WORK/ultrafeedback-dataset/train.json" "$ROOT/ultrafeedback/train.json"
+  gift_run git -C "$WORK/ultrafeedback-dataset" lfs pull
+  gift_run mkdir -p "$ROOT/ultrafeedback"
+  gift_run cp "$WORK/ultrafeedback-dataset/train.json" "$ROOT/ultrafeedback/train.json"
 fi
 if ! have gsm8k_main/train.json || ! have gsm8k_main/test.json; then
-  "$PY" -m gift_experiment_utils.language_modeling.prepare gsm8k "$ROOT"
+  gift_run "$PYTHON" -m gift_experiment_utils.language_modeling.prepare gsm8k "$ROOT"
 fi
 if ! have alpaca_eval/eval.json; then
-  "$PY" -m gift_experiment_utils.language_modeling.prepare alpaca-eval "$ROOT"
+  gift_run "$PYTHON" -m gift_experiment_utils.language_modeling.prepare alpaca-eval "$ROOT"
 fi
 
-"${CHECK[@]}"
+gift_run "${CHECK[@]}"

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
+# Usage: bash scripts/language_modeling/run_alpaca.sh [--dry-run] BACKBONE ROW [SEED ...] [-- key=value ...]
 # alpaca: one row, configs/language_modeling/<BACKBONE>/alpaca_<ROW>.yaml, over seeds through accelerate.
-# Usage: bash scripts/language_modeling/run_alpaca.sh BACKBONE ROW [SEED ...]   (default seeds: 42)
 #   BACKBONE: llama1_7b
 #   ROW:      gift_qv_r16 | gift_qv_r128   (rank x lr search: sweeps/alpaca_gift_qv.yaml)
+#   SEED:     default 42; seeds already finished are skipped
 #   e.g. bash scripts/language_modeling/run_alpaca.sh llama1_7b gift_qv_r16
+#        bash scripts/language_modeling/run_alpaca.sh llama1_7b gift_qv_r16 42 --dry-run -- train.max_steps=10
 #   ACCELERATE_CONFIG=configs/accelerate/4gpu.yaml picks the hardware (default 1gpu.yaml); the effective batch
-#   stays the config's. Every hyperparameter lives in the YAML; seeds already finished are skipped.
+#   stays the config's. Every hyperparameter lives in the YAML; overrides after -- go to every run.
+#   Runs from any directory; --dry-run, env and paths: scripts/_lib.sh.
 set -euo pipefail
-
-usage() { sed -n '3,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-[[ $# -ge 2 ]] || usage
-BACKBONE="$1"; ROW="$2"; shift 2
-SEEDS=("$@"); [[ ${#SEEDS[@]} -gt 0 ]] || SEEDS=(42)
-CONFIG="configs/language_modeling/$BACKBONE/alpaca_$ROW.yaml"
-[[ -f "$CONFIG" ]] || { echo "no config $CONFIG" >&2; usage; }
+source "$(dirname "${BASH_SOURCE[0]}")/../_lib.sh"
+gift_parse "$@"
+((${#ARGS[@]} >= 2)) || gift_fail "give BACKBONE and ROW"
+gift_config "configs/language_modeling/${ARGS[0]}/alpaca_${ARGS[1]}.yaml"
+gift_seeds "42" "${ARGS[@]:2}"
 
 for seed in "${SEEDS[@]}"; do
-  accelerate launch --config_file "${ACCELERATE_CONFIG:-configs/accelerate/1gpu.yaml}" \
-    -m gift_experiment_utils.run --config "$CONFIG" experiment.seed="$seed"
+  gift_launch "$CONFIG" "experiment.seed=$seed"
 done

@@ -12,7 +12,7 @@ import torch
 from gift_experiment_utils import checkpoint as ckpt
 from gift_experiment_utils.data import EpochSampler, Layout
 from gift_experiment_utils.loading import load_config
-from gift_experiment_utils.tracking import RunDir, Tracker, truncate_metrics
+from gift_experiment_utils.tracking import RunDir, Tracker, config_hash, truncate_metrics
 
 from .conftest import TOY
 
@@ -95,7 +95,7 @@ def test_wandb_runs_on_the_main_process_only_with_the_config_names(tmp_path, mon
     init = calls[0]
     assert (init["project"], init["group"], init["mode"], init["id"], init["tags"]) == (
         "p",
-        "toy",
+        f"toy/{config_hash(config)}",  # one group per table row: the seeds of one experiment
         "offline",
         (run.path / "wandb_id.txt").read_text(),  # kept in the run directory: a resumed run continues it
         ["x"],

@@ -138,7 +138,10 @@ def test_two_processes_match_one_process_with_twice_the_accumulation(tmp_path):
         "-m",
         "gift_experiment_utils.run",
     ]
-    args = run_args(tmp_path, "experiment.run_name=two", "model.gradient_checkpointing=true", *common)
+    # a per-device cap of 12 cannot make 16 on 2 processes: micro-batch 8 × accumulation 1 × 2
+    args = run_args(
+        tmp_path, "experiment.run_name=two", "model.gradient_checkpointing=true", "train.batch_size=12", *common
+    )
     done = subprocess.run(launch + args, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     two = tmp_path / "toy" / "toy" / "two"
@@ -150,6 +153,15 @@ def test_two_processes_match_one_process_with_twice_the_accumulation(tmp_path):
     assert set(a) == set(b)
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6)
+
+
+def test_a_batch_cap_that_does_not_divide_the_effective_batch_lowers_the_micro_batch(tmp_path, caplog):
+    """train.batch_size 12 cannot make 32 per update: micro-batches of 8, accumulation 4, 32 examples an update."""
+    with caplog.at_level("INFO", logger="gift_experiment_utils"):
+        run = run_in_process(tmp_path, "train.batch_size=12", "train.effective_batch_size=32")
+    out = results(run)
+    assert out["effective_batch_size"] == 32 and out["steps"] == 2 * (128 // 32)  # 2 epochs of 128 examples
+    assert "micro-batch 8 per device (train.batch_size 12 is the cap): 8 × 4 accum × 1 processes" in caplog.text
 
 
 @pytest.mark.parametrize(

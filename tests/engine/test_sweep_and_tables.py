@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -57,6 +60,7 @@ def test_expansion_is_grid_times_partition_times_seeds(tmp_path):
     assert names[(6, 1)].removesuffix("_seed1") == names[(6, 2)].removesuffix("_seed2")  # seeds share the hash
     assert names[(6, 1)].removesuffix("_seed1") != names[(8, 1)].removesuffix("_seed1")
     assert runs[0].config.train.lr == 1e-3 and runs[0].config.task.seq_len == 6
+    assert runs[0].overrides[0] == "log.job_type=search" and runs[0].config.log.job_type == "search"
 
 
 def test_bad_sweep_keys_fail_before_anything_runs(tmp_path):
@@ -124,6 +128,7 @@ def test_select_picks_the_best_point_per_partition_by_the_mean_over_seeds(tmp_pa
     assert selection["task.seq_len=6"]["point"] == ["train.lr=0.01"]  # mean 0.675 beats 0.65 (0.9 was one seed's luck)
     assert selection["task.seq_len=8"]["point"] == ["train.lr=0.001"]
     finals = sweep.final_runs(selection)
+    assert {r.config.log.job_type for r in finals} == {"final"}
     assert [(r.config.task.seq_len, r.config.train.lr, r.config.experiment.seed) for r in finals] == [
         (6, 0.01, 42),
         (6, 0.01, 43),
@@ -147,6 +152,38 @@ def test_print_gives_one_launch_line_per_pending_run(tmp_path, capsys):
     assert sweeps.main(["run", path, "--print", "--launcher", launcher]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(launcher + " --config ") and "train.lr=0.01" in lines[0]
+
+
+def test_command_line_overrides_go_to_every_run_and_its_identity(tmp_path, capsys):
+    path = write_sweep(tmp_path)
+    plain = {r.run.path for r in sweeps.Sweep(path).search_runs()}
+    smoke = sweeps.Sweep(path, ["train.epochs=3"]).search_runs()
+    assert not plain & {r.run.path for r in smoke} and all(r.config.train.epochs == 3 for r in smoke)
+    for argv in (
+        ["run", path, "--print", "train.epochs=3", "--launcher", "L"],
+        ["run", path, "--print", "--", "train.epochs=3"],
+    ):
+        assert sweeps.main(argv) == 0
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert len(lines) == 2 and all(line.endswith("train.epochs=3 experiment.seed=42") for line in lines)
+
+
+def test_run_starts_children_with_this_interpreter(tmp_path, capsys, monkeypatch):
+    """Without --launcher, children run on sys.executable by full path (a bare `python` may be another env)."""
+    path = write_sweep(tmp_path)
+    started = []
+    monkeypatch.setattr(
+        sweeps.subprocess, "run", lambda argv, **kwargs: started.append(argv) or subprocess.CompletedProcess(argv, 0)
+    )
+    assert sweeps.main(["run", path]) == 0
+    assert [argv[:3] for argv in started] == [[sys.executable, "-m", "gift_experiment_utils.run"]] * 2
+    assert started[0][3:5] == ["--config", str(TOY)]
+    monkeypatch.setattr(sys, "executable", "/opt/my env/bin/python3")  # a space: the printed line quotes it
+    capsys.readouterr()
+    assert sweeps.main(["run", path, "--print"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert shlex.split(lines[0])[:3] == ["/opt/my env/bin/python3", "-m", "gift_experiment_utils.run"]
 
 
 def test_run_select_and_finals_through_the_real_loop(tmp_path, capsys):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: scripts/visual_classification/fgvc/prepare_fgvc.sh [DATA_ROOT] [DATASET ...]     (default: data, all five)
+# Usage: bash scripts/visual_classification/fgvc/prepare_fgvc.sh [--dry-run] [DATA_ROOT] [DATASET ...]   (default: data, all five)
 #
 # Lay out the five FGVC datasets the way the VPT/TOAST splits expect, then check every folder.
 #
@@ -21,16 +21,14 @@
 #
 # Labels: one mapping for all three files (sorted class ids → 0..K-1), so NABirds' sparse ids are safe.
 # Another place: set data.root (holds fgvc/<folder>) or task.root (the dataset folder itself) in the config.
+# DATASET: cub nabirds flowers dogs cars. A relative DATA_ROOT starts at the repository root (the script runs
+# there from any directory); PYTHON, --dry-run: scripts/_lib.sh.
 #
 set -euo pipefail
-usage="usage: $0 [DATA_ROOT] [DATASET ...]   (DATASET: cub nabirds flowers dogs cars)"
-[[ ${1:-} == -h || ${1:-} == --help ]] && { echo "$usage"; exit 0; }
-cd "$(dirname "$0")/../../.."
-data_root=${1:-data}
-shift $(( $# > 0 ? 1 : 0 ))
-datasets=("$@")
-if (( ${#datasets[@]} )); then
-  python -m gift_experiment_utils.vision.prepare fgvc-check --data-root "$data_root" --dataset "${datasets[@]}"
-else
-  python -m gift_experiment_utils.vision.prepare fgvc-check --data-root "$data_root"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../../_lib.sh"
+gift_parse "$@"
+gift_no_overrides
+data_root=${ARGS[0]:-data}
+datasets=("${ARGS[@]:1}")
+((${#datasets[@]} == 0)) || datasets=(--dataset "${datasets[@]}")
+gift_run "$PYTHON" -m gift_experiment_utils.vision.prepare fgvc-check --data-root "$data_root" "${datasets[@]}"

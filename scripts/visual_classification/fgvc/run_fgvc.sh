@@ -1,26 +1,23 @@
 #!/usr/bin/env bash
-# usage: scripts/visual_classification/fgvc/run_fgvc.sh METHOD [SEED ...] [-- key=value ...]
+# Usage: bash scripts/visual_classification/fgvc/run_fgvc.sh [--dry-run] METHOD [SEED ...] [-- key=value ...]
 #
-# FGVC runs of one method on every dataset and seed, with the lr / weight decay of its config
-# (configs/vision/fgvc/METHOD.yaml). For the paper's protocol (grid, winner per dataset, finals) use
-# sweep_fgvc.sh. Extra dotted overrides after `--` go to every run (e.g. task.weights_file=...).
+# FGVC runs of one method on every dataset and seed (default 42), with the lr / weight decay of its config
+# (configs/vision/fgvc/METHOD.yaml, METHOD one of gift lora lora_qkv bitfit vpt full linear). For the paper's
+# protocol (grid, winner per dataset, finals) use sweep_fgvc.sh. Overrides after -- go to every run
+# (e.g. -- task.weights_file=...).
 #
-#   env: ACCELERATE_CONFIG (default configs/accelerate/1gpu.yaml), DATASETS (default: every FGVC_DATASETS row)
+#   env: DATASETS (default: every FGVC_DATASETS row); ACCELERATE_CONFIG, PYTHON, --dry-run: scripts/_lib.sh
+#   Runs from any directory (relative paths start at the repository root).
 set -euo pipefail
-usage="usage: $0 METHOD [SEED ...] [-- key=value ...]   (METHOD: a file of configs/vision/fgvc/, e.g. gift)"
-[[ $# -ge 1 && $1 != -h && $1 != --help ]] || { echo "$usage" >&2; exit 2; }
-cd "$(dirname "$0")/../../.."
-config=configs/vision/fgvc/$1.yaml
-[[ -f $config ]] || { echo "$config does not exist. $usage" >&2; exit 2; }
-shift
-seeds=()
-while [[ $# -gt 0 && $1 != -- ]]; do seeds+=("$1"); shift; done
-[[ $# -gt 0 ]] && shift  # drop the "--"
-(( ${#seeds[@]} )) || seeds=(42)
-datasets=${DATASETS:-$(python -c 'from gift_experiment_utils.vision.fgvc import FGVC_DATASETS; print(*FGVC_DATASETS)')}
+source "$(dirname "${BASH_SOURCE[0]}")/../../_lib.sh"
+gift_parse "$@"
+((${#ARGS[@]} >= 1)) || gift_fail "give METHOD"
+gift_config "configs/vision/fgvc/${ARGS[0]}.yaml"
+gift_seeds 42 "${ARGS[@]:1}"
+datasets=${DATASETS:-$("$PYTHON" -c 'from gift_experiment_utils.vision.fgvc import FGVC_DATASETS; print(*FGVC_DATASETS)')}
+
 for dataset in $datasets; do
-  for seed in "${seeds[@]}"; do
-    accelerate launch --config_file "${ACCELERATE_CONFIG:-configs/accelerate/1gpu.yaml}" \
-      -m gift_experiment_utils.run --config "$config" "task.dataset=$dataset" "experiment.seed=$seed" "$@"
+  for seed in "${SEEDS[@]}"; do
+    gift_launch "$CONFIG" "task.dataset=$dataset" "experiment.seed=$seed"
   done
 done

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# usage: scripts/visual_classification/fgvc/table_fgvc.sh [METHOD ...]   (default: vpt bitfit lora gift, the paper's rows)
+# Usage: bash scripts/visual_classification/fgvc/table_fgvc.sh [--dry-run] [METHOD ...] [-- key=value ...]
 #
 # The FGVC table (test top-1 per dataset, average, Params %, parameters with and without head, peak memory)
-# from finished sweeps, with the paper's rows below for comparison.
-#
+# from finished sweeps (default METHODs: vpt bitfit lora gift, the paper's rows), with the paper's rows below
+# for comparison. Sweeps run with overrides (sweep_fgvc.sh METHOD -- ...) need the same ones here.
+#   PYTHON, --dry-run: scripts/_lib.sh. Runs from any directory.
 set -euo pipefail
-usage="usage: $0 [METHOD ...]"
-[[ ${1:-} == -h || ${1:-} == --help ]] && { echo "$usage"; exit 0; }
-cd "$(dirname "$0")/../../.."
-methods=("$@")
-(( ${#methods[@]} )) || methods=(vpt bitfit lora gift)
+source "$(dirname "${BASH_SOURCE[0]}")/../../_lib.sh"
+gift_parse "$@"
+methods=("${ARGS[@]}")
+((${#methods[@]})) || methods=(vpt bitfit lora gift)
 sweeps=()
-for method in "${methods[@]}"; do sweeps+=("configs/vision/fgvc/sweeps/fgvc_$method.yaml"); done
-python -m gift_experiment_utils.vision.tables "${sweeps[@]}" --paper
+for method in "${methods[@]}"; do
+  gift_config "configs/vision/fgvc/sweeps/fgvc_$method.yaml"
+  sweeps+=("$CONFIG")
+done
+gift_table_overrides
+gift_run "$PYTHON" -m gift_experiment_utils.vision.tables "${sweeps[@]}" --paper "${TABLE_OVERRIDES[@]}"

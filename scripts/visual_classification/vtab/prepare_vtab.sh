@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: scripts/visual_classification/vtab/prepare_vtab.sh [DATA_DIR] [TASK ...]   (default: data/tfds, all 19)
+# Usage: bash scripts/visual_classification/vtab/prepare_vtab.sh [--dry-run] [DATA_DIR] [TASK ...]   (default: data/tfds, all 19)
 #
 # 1. tfds download_and_prepare of the 16 builders behind the 19 VTAB-1k tasks, at the paper's versions,
 #    as array_record (random access: training reads one example at a time) into DATA_DIR, the tfds data_dir
@@ -18,21 +18,23 @@
 # Optional: EXPORT=data/vtab-1k also writes the pre-extracted folder layout (images + the four lists) for
 #    task.source=folder. Already have that layout (e.g. NOAH's vtab-1k)? Check it alone:
 #      python -m gift_experiment_utils.vision.prepare vtab-check --source folder --data-dir data/vtab-1k
+# env: MANUAL_DIR, TFDS_VERSIONS, EXPORT (above); PYTHON, --dry-run: scripts/_lib.sh. A relative DATA_DIR (and
+# MANUAL_DIR, EXPORT) starts at the repository root: the script runs there from any directory.
 set -euo pipefail
-usage="usage: $0 [DATA_DIR] [TASK ...]   (env: MANUAL_DIR, TFDS_VERSIONS, EXPORT)"
-[[ ${1:-} == -h || ${1:-} == --help ]] && { echo "$usage"; exit 0; }
-cd "$(dirname "$0")/../../.."
-data_dir=${1:-data/tfds}
-shift $(( $# > 0 ? 1 : 0 ))
-tasks=()
-(( $# )) && tasks=(--task "$@")
+source "$(dirname "${BASH_SOURCE[0]}")/../../_lib.sh"
+gift_parse "$@"
+gift_no_overrides
+data_dir=${ARGS[0]:-data/tfds}
+tasks=("${ARGS[@]:1}")
+((${#tasks[@]} == 0)) || tasks=(--task "${tasks[@]}")
 versions=()
 for pair in ${TFDS_VERSIONS:-}; do versions+=(--tfds-version "$pair"); done
 manual=()
-[[ -n ${MANUAL_DIR:-} ]] && manual=(--manual-dir "$MANUAL_DIR")
-prepare="python -m gift_experiment_utils.vision.prepare"
-$prepare vtab-tfds --data-dir "$data_dir" "${tasks[@]}" "${versions[@]}" "${manual[@]}"
-$prepare vtab-check --data-dir "$data_dir" "${tasks[@]}" "${versions[@]}"
+[[ -z ${MANUAL_DIR:-} ]] || manual=(--manual-dir "$MANUAL_DIR")
+prepare=("$PYTHON" -m gift_experiment_utils.vision.prepare)
+
+gift_run "${prepare[@]}" vtab-tfds --data-dir "$data_dir" "${tasks[@]}" "${versions[@]}" "${manual[@]}"
+gift_run "${prepare[@]}" vtab-check --data-dir "$data_dir" "${tasks[@]}" "${versions[@]}"
 if [[ -n ${EXPORT:-} ]]; then
-  $prepare vtab-export --data-dir "$data_dir" --out "$EXPORT" "${tasks[@]}" "${versions[@]}"
+  gift_run "${prepare[@]}" vtab-export --data-dir "$data_dir" --out "$EXPORT" "${tasks[@]}" "${versions[@]}"
 fi

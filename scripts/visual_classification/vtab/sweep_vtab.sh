@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# usage: scripts/visual_classification/vtab/sweep_vtab.sh METHOD
+# Usage: bash scripts/visual_classification/vtab/sweep_vtab.sh [--dry-run] METHOD [-- key=value ...]
 #
 # The paper's protocol for one method on VTAB-1k: every grid point of configs/vision/vtab/sweeps/vtab_METHOD.yaml
 # on seed 42, trained on train800 and validated on val200 (finished runs are skipped, interrupted ones
 # resume); the winner per task by the last val200 top-1; then the finals on train800val200 → test.
-#   env: ACCELERATE_CONFIG (default configs/accelerate/1gpu.yaml)
+# METHOD: gift lora lora_qkv bitfit vpt full linear. Overrides after -- go to every run (give the same ones
+# to table_vtab.sh).
+#
+#   env: ACCELERATE_CONFIG, PYTHON; --dry-run: scripts/_lib.sh. Runs from any directory.
 # On a cluster, print the launch lines instead and submit them:
 #   python -m gift_experiment_utils.sweep run configs/vision/vtab/sweeps/vtab_gift.yaml --print --launcher "..."
 set -euo pipefail
-usage="usage: $0 METHOD   (METHOD: gift lora lora_qkv bitfit vpt full linear)"
-[[ $# -eq 1 && $1 != -h && $1 != --help ]] || { echo "$usage" >&2; exit 2; }
-cd "$(dirname "$0")/../../.."
-sweep=configs/vision/vtab/sweeps/vtab_$1.yaml
-[[ -f $sweep ]] || { echo "$sweep does not exist. $usage" >&2; exit 2; }
-launcher="accelerate launch --config_file ${ACCELERATE_CONFIG:-configs/accelerate/1gpu.yaml} -m gift_experiment_utils.run"
-python -m gift_experiment_utils.sweep run "$sweep" --launcher "$launcher"
-python -m gift_experiment_utils.sweep select "$sweep" --run --launcher "$launcher"
+source "$(dirname "${BASH_SOURCE[0]}")/../../_lib.sh"
+gift_parse "$@"
+((${#ARGS[@]} == 1)) || gift_fail "give one METHOD"
+gift_config "configs/vision/vtab/sweeps/vtab_${ARGS[0]}.yaml"
+gift_sweep "$CONFIG"

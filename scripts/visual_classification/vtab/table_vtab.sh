@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# usage: scripts/visual_classification/vtab/table_vtab.sh [METHOD ...]   (default: vpt bitfit lora gift)
+# Usage: bash scripts/visual_classification/vtab/table_vtab.sh [--dry-run] [METHOD ...] [-- key=value ...]
 #
-# The VTAB-1k tables from finished sweeps: group means Natural (7) / Specialized (4) / Structured (8), the
-# mean over all 19 tasks, Params %, parameters with and without head, peak memory, the paper's rows below;
-# then one column per task.
+# The VTAB-1k tables from finished sweeps (default METHODs: vpt bitfit lora gift): group means Natural (7) /
+# Specialized (4) / Structured (8), the mean over all 19 tasks, Params %, parameters with and without head,
+# peak memory, the paper's rows below; then one column per task. Sweeps run with overrides
+# (sweep_vtab.sh METHOD -- ...) need the same ones here.
+#   PYTHON, --dry-run: scripts/_lib.sh. Runs from any directory.
 set -euo pipefail
-usage="usage: $0 [METHOD ...]"
-[[ ${1:-} == -h || ${1:-} == --help ]] && { echo "$usage"; exit 0; }
-cd "$(dirname "$0")/../../.."
-methods=("$@")
-(( ${#methods[@]} )) || methods=(vpt bitfit lora gift)
+source "$(dirname "${BASH_SOURCE[0]}")/../../_lib.sh"
+gift_parse "$@"
+methods=("${ARGS[@]}")
+((${#methods[@]})) || methods=(vpt bitfit lora gift)
 sweeps=()
-for method in "${methods[@]}"; do sweeps+=("configs/vision/vtab/sweeps/vtab_$method.yaml"); done
-python -m gift_experiment_utils.vision.tables "${sweeps[@]}" --paper
+for method in "${methods[@]}"; do
+  gift_config "configs/vision/vtab/sweeps/vtab_$method.yaml"
+  sweeps+=("$CONFIG")
+done
+gift_table_overrides
+gift_run "$PYTHON" -m gift_experiment_utils.vision.tables "${sweeps[@]}" --paper "${TABLE_OVERRIDES[@]}"
