@@ -118,9 +118,9 @@ def _save_trainable(module: nn.Module, folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.contiguous() for k, v in trainable_state(module).items()}
-    tmp = folder / f"{TRAINABLE_FILE}.tmp"
+    tmp = folder / "trainable.safetensors.tmp"
     save_file(state, str(tmp))
-    tmp.replace(folder / TRAINABLE_FILE)
+    tmp.replace(folder / "trainable.safetensors")
 
 
 def _load_trainable(module: nn.Module, folder: Path) -> None:
