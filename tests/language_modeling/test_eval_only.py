@@ -88,12 +88,13 @@ def test_zero_shot_with_extra_eval_files_reads_no_training_data(tmp_path: Path, 
     assert [o["instruction"] for o in outputs] == [r["instruction"] for r in ALPACA_EVAL_ROWS]
 
 
-def test_a_saved_adapter_reproduces_its_runs_generations(tmp_path: Path, tiny_llama_dir: Path) -> None:
+def test_a_saved_adapter_reproduces_its_runs_generations(tmp_path: Path, tiny_llama_dir: Path, capfd) -> None:
     data = write_language_data(tmp_path / "data")
     args = lm_args(tmp_path, data, tiny_llama_dir, "log.progress_bar=false", "train.lr=5e-2")
     assert run_main(args) == 0
     trained = run_folder(tmp_path, "lr0.05")
     assert run_main([*args, "--adapter", str(trained)]) == 0
+    assert "test generation" not in capfd.readouterr().err  # log.progress_bar=false: no bar
     folder = run_folder(tmp_path, "eval")
     ours, theirs = (json.loads((f / "results.json").read_text()) for f in (folder, trained))
     assert ours["steps"] == 0 and theirs["steps"] == 1
@@ -118,7 +119,7 @@ def test_formats_are_detected_from_the_rows(tmp_path: Path) -> None:
         detect_format([{"instruction": "x", "output": "y", "question": "q", "answer": "a"}], tmp_path)
 
 
-def test_eval_files_take_three_forms_with_one_identity_and_are_checked_before_loading() -> None:
+def test_eval_files_take_either_form_with_one_identity_and_are_checked_before_loading() -> None:
     forms = ["[extra=x/test.json]", "[{path: x/test.json, name: extra}]"]
     configs = [load_config(DEMO, [f"task.eval_files={form}"]) for form in forms]
     assert [c.task.eval_files for c in configs] == [[EvalFile(path="x/test.json", name="extra")]] * 2
