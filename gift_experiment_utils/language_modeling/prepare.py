@@ -147,9 +147,10 @@ def select(only: list[str] | None) -> tuple[list[str] | None, list[Path]]:
         else:
             names = sorted({relative.split("/")[0] for relative in DATA_FILES})
             close = difflib.get_close_matches(item, names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(
                 f"--only {item!r} is neither a set of the data folder ({', '.join(names)}), one of its files "
-                f"(e.g. gsm8k_main/test.json), nor an existing JSON file.{f' Did you mean {close[0]!r}?' if close else ''}"
+                f"(e.g. gsm8k_main/test.json), nor an existing JSON file.{hint}"
             )
     return files, others
 

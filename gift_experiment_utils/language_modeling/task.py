@@ -252,9 +252,9 @@ class LanguageModelingTask(Task):
         scorer = extra.scorer or FORMATS[fmt].scorer or self.spec.scorer
         if scorer is None:
             raise ValueError(
-                f"Config key 'task.eval_files': {extra.path} ({fmt}) has gold answers, but task {self.task_config.name!r} "
-                f"scores nothing; give its scorer: task.eval_files=[{{path: {extra.path}, scorer: <one of "
-                f"{list(SCORERS)}>}}]."
+                f"Config key 'task.eval_files': {extra.path} ({fmt}) has gold answers, but task "
+                f"{self.task_config.name!r} scores nothing; give its scorer: task.eval_files=[{{path: {extra.path}, "
+                f"scorer: <one of {list(SCORERS)}>}}]."
             )
         return scorer
 
@@ -346,7 +346,7 @@ class LanguageModelingTask(Task):
         metrics: dict[str, float] = {"num_examples": len(rows)}
         free = [row for row in rows if self.scorer_of(row["file"]) is None]  # prompts only: AlpacaEval outputs
         if free:
-            metrics["mean_output_chars"] = sum(len(r["generation"]) for r in free) / max(len(free), 1)
+            metrics["mean_output_chars"] = sum(len(r["generation"]) for r in free) / len(free)
         scored = [row for row in rows if self.scorer_of(row["file"]) is not None]
         if scored:
             for row in scored:
