@@ -297,10 +297,21 @@ class EvalSection:
     greater_is_better: bool | None = None  # None: the task's
     test: bool = True  # evaluate the test split at the end (if the task has one)
     test_weights: Literal["last", "best"] = "last"
+    # Evaluate without training (`run --eval-only`): the val and test splits, with the method as initialised
+    # (zero-shot: GIFT's ψ = 0 and LoRA's B = 0 leave the backbone as it is) or with the saved `adapter`.
+    only: bool = False
+    adapter: str | None = None  # a run's adapter/ folder, or the run folder holding one (`run --adapter DIR`)
 
     def validate(self) -> None:
         _require(self.every_epochs is None or self.every_epochs >= 1, "eval.every_epochs", "must be >= 1 or null.")
         _require(self.every_steps is None or self.every_steps >= 1, "eval.every_steps", "must be >= 1 or null.")
+        _require(
+            self.adapter is None or self.only,
+            "eval.adapter",
+            f"{self.adapter!r} is loaded only by an evaluate-only run; add --eval-only (eval.only=true), or unset "
+            "eval.adapter to train.",
+        )
+        _require(self.adapter != "", "eval.adapter", "is empty; give a folder, or null for zero-shot.")
 
 
 @dataclass

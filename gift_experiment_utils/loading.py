@@ -221,6 +221,9 @@ class _Builder:
         is_null = value is None or (isinstance(value, str) and value.lower() in ("none", "null"))
         if is_null and type(None) in args:
             return None
+        mapped = [a for a in args if dataclasses.is_dataclass(a)]
+        if isinstance(value, dict) and len(mapped) == 1:  # a mapping is meant for it: its errors name the key
+            return self.dataclass(mapped[0], value, f"{key}.")
         for arg in (a for a in args if a is not type(None)):
             try:
                 return self.value(arg, value, key)

@@ -10,6 +10,12 @@
 The task head (`TaskModel.head_modules`) trains with every method. Parameters are counted one way for
 all of them: `method` = trainable parameters outside the head (θ, LoRA A/B, biases, prompts, the whole
 backbone for `full`), `backbone` = the backbone's own parameters without the head, before any adapter.
+
+Each method exports its trained adapter to <run>/adapter/ and loads it back (evaluate-only runs):
+
+    gift                  gift_config.json + gift_model.safetensors   (GIFTWrapper.save_pretrained / io.load_adapter)
+    lora                  PEFT's adapter_config.json + adapter_model.safetensors, and trainable.safetensors
+    bitfit vpt full linear  trainable.safetensors: every trained tensor (head included) by parameter name
 """
 
 from __future__ import annotations
@@ -21,8 +27,25 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .config import BitFitMethod, GIFTMethod, LoRAMethod, MethodSection, VPTMethod
+from .config import BitFitMethod, Config, GIFTMethod, LoRAMethod, MethodSection, VPTMethod
 from .task import TaskModel
+
+TRAINABLE_FILE = "trainable.safetensors"
+# The file that marks each kind of exported adapter; methods not listed write TRAINABLE_FILE only.
+ADAPTER_MARKERS = {"gift": "gift_config.json", "lora": "adapter_config.json"}
+# What a GIFT adapter must share with the method to load: everything that shapes θ or how it acts.
+GIFT_KEYS = (
+    "rank",
+    "target_modules",
+    "dtype",
+    "gift_parameters",
+    "in_projection_bias",
+    "out_projection_bias",
+    "share_projections",
+    "enable_gift",
+    "layers_to_transform",
+    "layers_pattern",
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +80,7 @@ class AdaptedModel:
     head_param_ids: set[int]  # id() of the head's parameters, for the optimizer's head group
     count: ParamCount
     export: Callable[[nn.Module, Path], None]  # write the trained adapter in its library's format
+    load: Callable[[nn.Module, Path], None]  # read what `export` wrote back into the module (every key checked)
 
 
 def head_parameters(module: nn.Module, head_modules: list[str]) -> list[nn.Parameter]:
@@ -79,7 +103,7 @@ def apply_method(method: MethodSection, task_model: TaskModel) -> AdaptedModel:
     head_ids = {id(p) for p in head}
     backbone_count = sum(p.numel() for p in backbone.parameters() if id(p) not in head_ids)
     builder = _BUILDERS[method.name]
-    module, export = builder(method, task_model)
+    module, export, load = builder(method, task_model)
     for param in head:
         param.requires_grad_(True)
     trainable = [p for p in module.parameters() if p.requires_grad]
@@ -90,7 +114,7 @@ def apply_method(method: MethodSection, task_model: TaskModel) -> AdaptedModel:
         head=sum(p.numel() for p in trainable if id(p) in head_ids),
         backbone=backbone_count,
     )
-    return AdaptedModel(module=module, head_param_ids=head_ids, count=count, export=export)
+    return AdaptedModel(module=module, head_param_ids=head_ids, count=count, export=export, load=load)
 
 
 def trainable_state(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -107,8 +131,94 @@ def _save_trainable(module: nn.Module, folder: Path) -> None:
     atomic_write(folder / "trainable.safetensors", save(state))
 
 
+def _load_trainable(module: nn.Module, folder: Path) -> None:
+    """Every trainable parameter from trainable.safetensors, by name; a missing, extra or mis-shaped one is named."""
+    from safetensors.torch import load_file
+
+    path = folder / TRAINABLE_FILE
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist; eval.adapter needs an adapter/ folder that a run exported.")
+    loaded = load_file(str(path))
+    expected = {name: p for name, p in module.named_parameters() if p.requires_grad}
+    missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
+    wrong = [k for k in expected if k in loaded and loaded[k].shape != expected[k].shape]
+    if missing or extra or wrong:
+        shapes = [f"{k}: {tuple(loaded[k].shape)} saved, {tuple(expected[k].shape)} here" for k in wrong[:3]]
+        raise ValueError(
+            f"The adapter in {folder} does not fit this model and method: missing {missing[:5]} ({len(missing)}), "
+            f"extra {extra[:5]} ({len(extra)}), other shapes {shapes}. It was saved by another method or backbone; "
+            "evaluate it with the config of the run that saved it (--config <run>/config.yaml)."
+        )
+    with torch.no_grad():
+        for name, param in expected.items():
+            param.copy_(loaded[name].to(device=param.device, dtype=param.dtype))
+
+
+# ---------------------------------------------------------------------------------------------- saved adapters
+def adapter_folder(path: str | Path) -> Path:
+    """`path` when it holds an exported adapter, else `<path>/adapter` (a run folder)."""
+    path = Path(path)
+    return path / "adapter" if (path / "adapter").is_dir() else path
+
+
+def saved_kind(folder: Path) -> str | None:
+    """ "gift", "lora" or "trainable" (bitfit / vpt / full / linear): what `export` wrote there; None if nothing."""
+    for kind, marker in ADAPTER_MARKERS.items():
+        if (folder / marker).is_file():
+            return kind
+    return "trainable" if (folder / TRAINABLE_FILE).is_file() else None
+
+
+def check_adapter(config: Config) -> Path:
+    """The folder `eval.adapter` names, checked against `method` and `model` before anything loads.
+
+    The kind of adapter must be the method's; when the folder is a run's adapter/, the run's config.yaml must
+    name the same method and backbone. The loaders then check every tensor name and shape (`AdaptedModel.load`).
+    """
+    from .tracking import flatten, read_yaml
+
+    folder = adapter_folder(config.eval.adapter)
+    kind, method = saved_kind(folder) if folder.is_dir() else None, config.method.name
+    if kind is None:
+        files = ", ".join([*ADAPTER_MARKERS.values(), TRAINABLE_FILE])
+        raise ValueError(
+            f"Config key 'eval.adapter': {config.eval.adapter} holds no exported adapter (none of {files} in "
+            f"{folder}). Give a run folder or its adapter/ folder (written with checkpoint.export=true)."
+        )
+    wanted = method if method in ADAPTER_MARKERS else "trainable"
+    if kind != wanted:
+        raise ValueError(
+            f"Config key 'eval.adapter': {folder} holds a {kind} adapter, but method.name={method!r} loads a "
+            f"{wanted} one. Evaluate it with the config of the run that saved it (--config <run>/config.yaml)."
+        )
+    run_config = folder.parent / "config.yaml"
+    if folder.name == "adapter" and run_config.is_file():
+        saved = flatten(read_yaml(run_config))
+        ours = {"method.name": method, "model.name": config.model.name}
+        differ = [f"{k}: {saved.get(k)!r} there, {v!r} here" for k, v in ours.items() if saved.get(k) != v]
+        if differ:
+            raise ValueError(
+                f"Config key 'eval.adapter': the adapter in {folder} belongs to another experiment "
+                f"({'; '.join(differ)}). Evaluate it with --config {run_config}, or set those keys to match."
+            )
+    return folder
+
+
+def adapter_fingerprint(folder: Path) -> str:
+    """SHA-256 over the adapter's files (names and bytes), for results.json: which weights were evaluated."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 # ---------------------------------------------------------------------------------------------- builders
-def _gift(method: GIFTMethod, task_model: TaskModel) -> tuple[nn.Module, Callable]:
+Built = tuple[nn.Module, Callable[[nn.Module, Path], None], Callable[[nn.Module, Path], None]]
+
+
+def _gift(method: GIFTMethod, task_model: TaskModel) -> Built:
     import gift
 
     wrappers = {
@@ -130,10 +240,29 @@ def _gift(method: GIFTMethod, task_model: TaskModel) -> tuple[nn.Module, Callabl
         layers_pattern=method.layers_pattern,
     )
     model = wrappers[task_model.gift_wrapper](config, task_model.module, head_modules=task_model.head_modules)
-    return model, lambda module, folder: module.save_pretrained(folder)
+    return model, lambda module, folder: module.save_pretrained(folder), _load_gift
 
 
-def _lora(method: LoRAMethod, task_model: TaskModel) -> tuple[nn.Module, Callable]:
+def _load_gift(module: nn.Module, folder: Path) -> None:
+    """The library's load path (θ and head, every key and layer shape checked), after comparing the GIFT configs."""
+    from gift.io import load_adapter, read_config
+
+    saved, head_modules = read_config(folder)
+    theirs, ours = saved.to_dict(), module.gift_config.to_dict()
+    differ = [
+        f"method.{k}: {theirs.get(k)!r} saved, {ours.get(k)!r} here" for k in GIFT_KEYS if theirs.get(k) != ours.get(k)
+    ]
+    if list(head_modules) != list(module.head_modules):
+        differ.append(f"head modules: {head_modules} saved, {list(module.head_modules)} here")
+    if differ:
+        raise ValueError(
+            f"The GIFT adapter in {folder} was saved with another configuration ({'; '.join(differ)}). Evaluate "
+            "it with the config of the run that saved it (--config <run>/config.yaml)."
+        )
+    load_adapter(module, folder)
+
+
+def _lora(method: LoRAMethod, task_model: TaskModel) -> Built:
     from peft import LoraConfig, get_peft_model
 
     targets = (
@@ -150,7 +279,32 @@ def _lora(method: LoRAMethod, task_model: TaskModel) -> tuple[nn.Module, Callabl
         bias="none",
     )
     model = get_peft_model(task_model.module, config)  # freezes everything but A and B
-    return model, _save_peft
+
+    def load(module: nn.Module, folder: Path) -> None:
+        """PEFT's adapter_config.json must agree on r, alpha, targets (alpha does not show in any shape); A, B
+        and the head then come from trainable.safetensors, by name."""
+        import json
+
+        saved = json.loads((folder / ADAPTER_MARKERS["lora"]).read_text())
+        ours = {key: getattr(config, key) for key in ("r", "lora_alpha", "target_modules", "layers_to_transform")}
+        differ = [
+            f"{k}: {_plain(saved.get(k))!r} saved, {_plain(v)!r} here"
+            for k, v in ours.items()
+            if _plain(saved.get(k)) != _plain(v)
+        ]
+        if differ:
+            raise ValueError(
+                f"The LoRA adapter in {folder} was saved with another configuration ({'; '.join(differ)}). "
+                "Evaluate it with the config of the run that saved it (--config <run>/config.yaml)."
+            )
+        _load_trainable(module, folder)
+
+    return model, _save_peft, load
+
+
+def _plain(value: object) -> object:
+    """PEFT writes target_modules as a list in any order (a set inside PEFT); compare them as sorted lists."""
+    return sorted(value) if isinstance(value, (list, set, tuple)) else value
 
 
 def _save_peft(module: nn.Module, folder: Path) -> None:
@@ -158,7 +312,7 @@ def _save_peft(module: nn.Module, folder: Path) -> None:
     _save_trainable(module, folder)  # and the head, which PEFT does not save
 
 
-def _bitfit(method: BitFitMethod, task_model: TaskModel) -> tuple[nn.Module, Callable]:
+def _bitfit(method: BitFitMethod, task_model: TaskModel) -> Built:
     model = task_model.module
     model.requires_grad_(False)
     for module in model.modules():
@@ -167,29 +321,29 @@ def _bitfit(method: BitFitMethod, task_model: TaskModel) -> tuple[nn.Module, Cal
         bias = getattr(module, "bias", None)
         if isinstance(bias, nn.Parameter):
             bias.requires_grad_(True)
-    return model, _save_trainable
+    return model, _save_trainable, _load_trainable
 
 
-def _vpt(method: VPTMethod, task_model: TaskModel) -> tuple[nn.Module, Callable]:
+def _vpt(method: VPTMethod, task_model: TaskModel) -> Built:
     from .vpt import add_visual_prompts
 
     model = task_model.module
     model.requires_grad_(False)
     add_visual_prompts(model, num_prompts=method.num_prompts, deep=method.deep, dropout=method.dropout)
-    return model, _save_trainable
+    return model, _save_trainable, _load_trainable
 
 
-def _full(method: MethodSection, task_model: TaskModel) -> tuple[nn.Module, Callable]:
+def _full(method: MethodSection, task_model: TaskModel) -> Built:
     task_model.module.requires_grad_(True)
-    return task_model.module, _save_trainable
+    return task_model.module, _save_trainable, _load_trainable
 
 
-def _linear(method: MethodSection, task_model: TaskModel) -> tuple[nn.Module, Callable]:
+def _linear(method: MethodSection, task_model: TaskModel) -> Built:
     task_model.module.requires_grad_(False)
-    return task_model.module, _save_trainable
+    return task_model.module, _save_trainable, _load_trainable
 
 
-_BUILDERS: dict[str, Callable[[MethodSection, TaskModel], tuple[nn.Module, Callable]]] = {
+_BUILDERS: dict[str, Callable[[MethodSection, TaskModel], Built]] = {
     "gift": _gift,
     "lora": _lora,
     "bitfit": _bitfit,

@@ -2,15 +2,19 @@
 
     python -m gift_experiment_utils.run --config configs/toy/gift.yaml train.lr=1e-3 method.rank=4
     python -m gift_experiment_utils.run --config configs/toy/gift.yaml --print-config
+    python -m gift_experiment_utils.run --config configs/toy/gift.yaml --eval-only             # zero-shot
+    python -m gift_experiment_utils.run --config <run>/config.yaml --adapter <run>             # a saved adapter
     accelerate launch --config_file configs/accelerate/2gpu.yaml -m gift_experiment_utils.run --config ...
 
 The same command runs on one CPU, one GPU or many (through `accelerate launch`). A run whose folder has
-results.json is skipped; one with checkpoints/last.pt resumes.
+results.json is skipped; one with checkpoints/last.pt resumes. `--eval-only` and `--adapter DIR` are the
+config keys `eval.only=true` and `eval.adapter=DIR` (so an evaluate-only run has its own run folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 
@@ -24,8 +28,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--config", help="experiment YAML (its folder's _base.yaml files apply first)")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    parser.add_argument(
+        "--eval-only",
+        action="store_true",
+        help="evaluate the val and test splits without training (eval.only=true); zero-shot without --adapter",
+    )
+    parser.add_argument(
+        "--adapter",
+        metavar="DIR",
+        help="evaluate this saved adapter (a run's adapter/ folder or the run folder); implies --eval-only",
+    )
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.lr=2e-4")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.eval_only or args.adapter:  # the flags are config keys, applied after every other override
+        args.overrides.append("eval.only=true")
+    if args.adapter:
+        args.overrides.append(f"eval.adapter={json.dumps(args.adapter)}")  # a JSON string is YAML: any path stays a str
+    return args
 
 
 def setup_logging() -> None:

@@ -106,19 +106,16 @@ def run_name(config: Config, task_tag: str) -> str:
     """The run's folder name, from the config: task, method, lr, weight decay, the config hash and the seed.
 
     The readable part is for people; the hash of every other key makes two different experiments two folders
-    (`commonsense_gift_r64_lr0.0002_wd0_3fa1c02b_seed42`). `experiment.run_name` replaces all of it.
+    (`commonsense_gift_r64_lr0.0002_wd0_3fa1c02b_seed42`). `experiment.run_name` replaces all of it. An
+    evaluate-only run says `zeroshot` or `eval` (a saved adapter) where a trained one has its lr and wd.
     """
     if config.experiment.run_name:
         return config.experiment.run_name
     train = config.train
-    parts = [
-        task_tag,
-        config.method.tag(),
-        f"lr{slug(train.lr)}",
-        f"wd{slug(train.weight_decay)}",
-        config_hash(config),
-        f"seed{config.experiment.seed}",
-    ]
+    trained = [f"lr{slug(train.lr)}", f"wd{slug(train.weight_decay)}"]
+    if config.eval.only:
+        trained = ["eval" if config.eval.adapter else "zeroshot"]
+    parts = [task_tag, config.method.tag(), *trained, config_hash(config), f"seed{config.experiment.seed}"]
     return "_".join(slug(p) for p in parts)
 
 

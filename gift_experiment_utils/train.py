@@ -5,6 +5,8 @@
       Trainer.fit()                  updates with accumulation, clipping, lr schedule; validation and
                                      checkpoints every N steps / epochs
       Trainer.finish()               final validation, test (last or best weights), results.json
+    eval.only (`run --eval-only [--adapter DIR]`): the same datasets, model and method, the saved adapter
+    loaded (none: zero-shot), then Trainer.evaluate_only() on val and test; no optimizer, no update
 
 Accumulation is explicit: A micro-batches per update, gradients synchronised only on the last one
 (`no_sync` before), each micro-batch loss divided by A. With the data layout of `data.py`, W processes
@@ -31,7 +33,7 @@ from . import checkpoint as ckpt
 from .config import Config
 from .data import Layout, eval_loader, limit, train_loader
 from .loading import config_to_dict
-from .methods import AdaptedModel, apply_method
+from .methods import AdaptedModel, adapter_fingerprint, adapter_folder, apply_method, check_adapter
 from .optim import build_optimizer, build_schedule
 from .task import Splits, Task, get_task_class
 from .tracking import (
@@ -125,6 +127,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
+        if self.config.eval.only:
+            return self._setup_eval_only()
         config, task, acc = self.config, self.task, self.accelerator
         micro, self.accum = batch_split(config, acc.num_processes)  # may fail: before anything loads
         if micro != config.train.batch_size:
@@ -156,6 +160,27 @@ class Trainer:
         self._log_setup(len(train_set))
         self._maybe_resume()
 
+    def _setup_eval_only(self) -> None:
+        """Datasets and model + method as for training, then the saved adapter (if any); no optimizer."""
+        config, acc = self.config, self.accelerator
+        set_seed(config.experiment.seed)
+        splits = self.task.build_datasets()
+        self.adapted = self._build_model()
+        source = "as initialised (zero-shot)"
+        if config.eval.adapter:
+            folder = adapter_folder(config.eval.adapter)
+            self.adapted.load(self.adapted.module, folder)  # every tensor name and shape checked
+            source = f"with the adapter in {folder}"
+        self.model = acc.prepare(self.adapted.module)
+        self._build_eval_loaders(splits, ("val", "test") if config.eval.test else ("val",))
+        if not self.eval_loaders:
+            raise ValueError(
+                "eval.only=true, but there is nothing to evaluate: the task has no val split and no test split "
+                "(or eval.test=false). Set eval.test=true, or give the task an evaluation split."
+            )
+        self.info(f"run folder {self.run.path}")
+        self.info(f"evaluate only: {config.method.name} {source}, on {' and '.join(self.eval_loaders)}")
+
     def _build_loaders(self, train_set: Any, splits: Splits) -> None:
         config, acc = self.config, self.accelerator
         self.train_loader = train_loader(
@@ -166,9 +191,13 @@ class Trainer:
             seed=config.experiment.seed,
             num_workers=config.data.num_workers,
         )
+        self._build_eval_loaders(splits, ("val", "test"))
+
+    def _build_eval_loaders(self, splits: Splits, names: tuple[str, ...]) -> None:
+        config, acc = self.config, self.accelerator
         self.eval_loaders = {}
         batch_size = config.data.eval_batch_size or config.train.batch_size
-        for split in ("val", "test"):
+        for split in names:
             dataset = limit(splits.get(split), config.data.max_eval_samples)
             if dataset is not None:
                 loader = eval_loader(
@@ -408,6 +437,16 @@ class Trainer:
         self.accelerator.wait_for_everyone()
 
     # ------------------------------------------------------------------ the end
+    def evaluate_only(self) -> dict[str, Any]:
+        """Evaluate each split set up (val, then test) once, as step 0; the results of a run without training."""
+        self._time_before, self._clock = 0.0, time.perf_counter()
+        metrics: dict[str, float] = {}
+        for split in self.eval_loaders:
+            values = {f"{split}/{k}": v for k, v in self.evaluate(split).items()}
+            self.tracker.log(values, step=0, epoch=0.0)
+            metrics |= values
+        return self._results(metrics, self._replicas_identical())
+
     def finish(self) -> dict[str, Any]:
         progress, config = self.progress, self.config
         self.validate()
@@ -449,7 +488,8 @@ class Trainer:
         progress, config = self.progress, self.config
         memory, memory_kind = peak_memory_mb()
         name, greater = self.selection()
-        return {
+        trained = not config.eval.only
+        results = {
             "metrics": metrics,
             "selection": {
                 "metric": f"val/{name}",
@@ -460,7 +500,8 @@ class Trainer:
             "params": self.adapted.count.to_dict(),
             "steps": progress.step,
             "epochs": round(self._epoch_float(), 4) if progress.micro else progress.epoch,
-            "effective_batch_size": self.layout.batch_size * self.accum * self.layout.world_size,
+            "effective_batch_size": self.layout.batch_size * self.accum * self.layout.world_size if trained else None,
+            "eval_only": not trained,
             "world_size": self.accelerator.num_processes,
             "replicas_identical": identical,
             "wall_time_s": self.elapsed(),
@@ -475,17 +516,26 @@ class Trainer:
                 "config_hash": config_hash(config),  # of every key but the seed: equal for one row's seeds
             },
         }
+        if config.eval.only:  # which weights were evaluated: none (zero-shot), or these files
+            results["adapter"] = None
+            if config.eval.adapter:
+                folder = adapter_folder(config.eval.adapter)
+                results["adapter"] = {"path": str(folder.resolve()), "sha256": adapter_fingerprint(folder)}
+        return results
 
 
 # ---------------------------------------------------------------------------------------------- entry
 def run(config: Config) -> dict[str, Any] | None:
-    """Train and evaluate one config; returns results.json's content (None if it was already done)."""
+    """Train and evaluate one config (or only evaluate it: eval.only); returns results.json's content (None if it
+    was already done)."""
     task = get_task_class(config.experiment.domain)(config)
     folder = run_dir(config, task.tag())
     check_resumable(folder, config)  # a folder holding another experiment is an error, never a reuse
     if folder.is_done():
         logger.info(f"{folder.path} is finished with this config (results.json exists); nothing to do.")
         return None
+    if config.eval.adapter:
+        check_adapter(config)  # its kind, method and backbone, before anything loads
     accelerator = make_accelerator(config)
     trainer = None
     created, set_up = not folder.path.exists(), False
@@ -494,8 +544,11 @@ def run(config: Config) -> dict[str, Any] | None:
         trainer = Trainer(config, task, accelerator, folder)
         trainer.setup()
         set_up = True
-        trainer.fit()
-        results = trainer.finish()
+        if config.eval.only:
+            results = trainer.evaluate_only()
+        else:
+            trainer.fit()
+            results = trainer.finish()
         _write_outputs(trainer, results)
         return results
     finally:
@@ -509,7 +562,7 @@ def run(config: Config) -> dict[str, Any] | None:
 
 def _write_outputs(trainer: Trainer, results: dict[str, Any]) -> None:
     run, config = trainer.run, trainer.config
-    if config.checkpoint.export:
+    if config.checkpoint.export and not config.eval.only:  # evaluate-only: nothing new to export
         module = trainer.accelerator.unwrap_model(trainer.model)
         if trainer.is_main:
             trainer.adapted.export(module, run.adapter)

@@ -9,6 +9,9 @@ Layout under the data root (built by `scripts/language_modeling/prepare_data.sh`
     alpaca_eval/eval.json                       (HF `tatsu-lab/alpaca_eval`, the 805 prompts)
 
 The root is `task.data_dir`, else $GIFT_LANGUAGE_DATA, else `<data.root>/language_data`.
+
+Any other JSON file in one of `FORMATS` can be an extra eval set (`task.eval_files`): its format is the
+most specific one whose fields every row has (`detect_format`), unless given.
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ class Format:
     fields: tuple[str, ...]  # every row must have these keys
     read: Callable[[dict[str, Any], str], Record]
     gold: str = ""  # where the gold answer comes from, for reports of unreadable ones ("": no gold answer)
+    scorer: str = ""  # the scorer of an extra eval file in this format ("": the task row's; none without gold)
 
 
 FORMATS: dict[str, Format] = {
@@ -119,7 +123,9 @@ FORMATS: dict[str, Format] = {
     # Alpaca-cleaned, UltraFeedback ("input" optional)
     "alpaca": Format(("instruction", "output"), _alpaca),
     # HF gsm8k rows, "#### N" at the end of the answer
-    "gsm8k": Format(("question", "answer"), _gsm8k, gold="the '#### <number>' line ending the 'answer' solution"),
+    "gsm8k": Format(
+        ("question", "answer"), _gsm8k, gold="the '#### <number>' line ending the 'answer' solution", scorer="number"
+    ),
     # AlpacaEval prompts (+ reference output, generator)
     "alpaca_eval": Format(("instruction",), _alpaca_eval),
 }
@@ -173,3 +179,40 @@ def read_records(root: Path, relative: str, *, fmt: str | None = None) -> list[R
     for index, record in enumerate(records):
         record.file, record.row = relative, index
     return records
+
+
+# ---------------------------------------------------------------------------------------------- extra eval files
+def known_formats() -> str:
+    """ "llm_adapters (instruction, input, output, answer), alpaca (instruction, output), ..." for error messages."""
+    return ", ".join(f"{name} ({', '.join(fmt.fields)})" for name, fmt in FORMATS.items())
+
+
+def detect_format(rows: list[Any], path: Path) -> str:
+    """The format of a file: the one with the most fields among those whose fields every row has (an LLM-Adapters
+    row also has Alpaca's fields). No format, or two equally specific ones, is an error naming the known formats."""
+    if not rows:
+        raise ValueError(f"{path} holds no examples.")
+    fields = set.intersection(*(set(row) if isinstance(row, dict) else set() for row in rows))
+    fitting = [name for name, fmt in FORMATS.items() if set(fmt.fields) <= fields]
+    most = max((len(FORMATS[name].fields) for name in fitting), default=0)
+    best = [name for name in fitting if len(FORMATS[name].fields) == most]
+    if len(best) != 1:
+        found = f"fits {best} equally" if best else f"is in no known format (every row has {sorted(fields)})"
+        raise ValueError(
+            f"{path} {found}. Known formats and the fields each row needs: {known_formats()}. Convert the file, or "
+            "name its format: task.eval_files=[{path: FILE, format: NAME}]."
+        )
+    return best[0]
+
+
+def read_eval_file(path: Path, *, name: str, fmt: str | None = None) -> tuple[str, list[Record]]:
+    """(format, records) of an extra eval file; each record knows its file (the path as given) and row."""
+    if not path.is_file():
+        raise ValueError(f"Config key 'task.eval_files': {path} does not exist.")
+    rows = read_rows(path)
+    fmt = fmt or detect_format(rows, path)
+    check_rows(rows, fmt, path)
+    records = [FORMATS[fmt].read(row, name) for row in rows]
+    for index, record in enumerate(records):
+        record.file, record.row = str(path), index
+    return fmt, records

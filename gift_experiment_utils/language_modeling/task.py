@@ -14,12 +14,18 @@ solution without "#### n") is unscorable: left out of its set's accuracy, counte
 `<set>/unscorable`), marked with the reason in the predictions file and named by file and row in a warning.
 Training examples longer than `task.max_length` lose answer tokens on the right; `build_datasets` counts them,
 warns once, and every evaluation reports the count as `train_answers_cut`. Evaluation prompts are never cut.
+
+Extra eval sets need no code: `task.eval_files=[extra.json, name=path.json, {path: f.json, scorer: number}]` adds
+JSON files in any of `formats.FORMATS` to the test split, each its own set with the row's prompt and the scorer
+of its format (gsm8k: number; prompts without gold answers: none, AlpacaEval outputs) or else the row's.
+An evaluate-only run (eval.only) reads no training data unless the validation split is its tail (gsm8k).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -33,7 +39,7 @@ from torch import nn
 from ..task import Splits, Task, TaskModel
 from .answers import SCORERS, gold_problem
 from .arithmetic import ArithmeticConfig, make_splits
-from .formats import data_root, read_records
+from .formats import FORMATS, data_root, read_eval_file, read_records
 from .generation import GENERATION_PRESETS, decode_new_tokens, generate, generation_config, stop_token_ids
 from .prompts import PROMPTS, TARGETS, Record
 from .tasks import LM_TASKS, LMTaskSpec, set_name
@@ -53,6 +59,40 @@ TaskName = Literal[tuple(LM_TASKS)]  # type: ignore[valid-type]
 PresetName = Literal[tuple(GENERATION_PRESETS)]  # type: ignore[valid-type]
 logger = logging.getLogger(__name__)
 SHOWN_ROWS = 5  # examples named in a warning; the predictions file and `prepare check` list them all
+SET_NAME = r"[A-Za-z0-9_.\-]+"  # of an eval set: a metric key `test/<set>/accuracy`
+
+
+@dataclass
+class EvalFile:
+    """An extra eval set: a JSON list (or JSON lines) file in one of formats.FORMATS."""
+
+    path: str = ""  # relative to the directory the command runs in, or absolute
+    name: str | None = None  # the set's name in metrics; None: the file's stem
+    format: str | None = None  # None: detected from the fields of its rows (formats.detect_format)
+    scorer: str | None = None  # an answers.SCORERS key; None: the format's (gsm8k: number), else the row's
+
+    def __post_init__(self) -> None:
+        self.name = self.name or Path(self.path).stem
+
+    def validate(self, key: str) -> None:
+        if not self.path:
+            raise ValueError(f"Config key '{key}.path' is empty; give the JSON file of the eval set.")
+        if not re.fullmatch(SET_NAME, self.name):
+            raise ValueError(f"Config key '{key}.name': {self.name!r} is not a set name (letters, digits, _ - .).")
+        if self.format is not None and self.format not in FORMATS:
+            raise ValueError(f"Config key '{key}.format': {self.format!r} is not one of {list(FORMATS)}.")
+        if self.scorer is not None and self.scorer not in SCORERS:
+            raise ValueError(f"Config key '{key}.scorer': {self.scorer!r} is not one of {list(SCORERS)}.")
+        if self.scorer is not None and self.format is not None and not FORMATS[self.format].gold:
+            raise ValueError(f"Config key '{key}.scorer': format {self.format!r} has no gold answers to score.")
+
+
+def eval_file(entry: str | EvalFile) -> EvalFile:
+    """ "path.json" or "name=path.json" (the command-line forms) as an EvalFile; an EvalFile as it is."""
+    if isinstance(entry, EvalFile):
+        return entry
+    named = re.fullmatch(rf"({SET_NAME})=(.+)", entry)
+    return EvalFile(path=named.group(2), name=named.group(1)) if named else EvalFile(path=entry)
 
 
 @dataclass
@@ -60,6 +100,8 @@ class LanguageModelingConfig:
     name: TaskName = "commonsense"  # a row of LM_TASKS
     data_dir: str | None = None  # None: $GIFT_LANGUAGE_DATA, else <data.root>/language_data
     eval_sets: list[str] | None = None  # a subset of the row's test sets (e.g. [boolq, piqa]); None: all
+    # extra test sets from JSON files: [path, name=path, {path, name, format, scorer}] (EvalFile)
+    eval_files: list[str | EvalFile] = field(default_factory=list)
     max_eval_per_set: int | None = None  # the first N examples of each eval set (smoke runs)
     max_length: int = 512  # of prompt + target in training, cut on the right
     # the loss covers the prompt tokens too (LLM-Adapters trains its baselines so); false: the answer only (GIFT, LoReFT)
@@ -72,6 +114,9 @@ class LanguageModelingConfig:
     generator_name: str | None = None  # the AlpacaEval `generator` field; None: the run name
     arithmetic: ArithmeticConfig = field(default_factory=ArithmeticConfig)  # task.name=arithmetic only
 
+    def __post_init__(self) -> None:
+        self.eval_files = [eval_file(entry) for entry in self.eval_files]  # one form, so one config hash
+
     def validate(self) -> None:
         spec = LM_TASKS[self.name]
         names = [set_name(p) for p in spec.test]
@@ -80,6 +125,16 @@ class LanguageModelingConfig:
             raise ValueError(
                 f"Config key 'task.eval_sets': {unknown} are not test sets of task {self.name!r}; choose from {names}."
             )
+        for index, extra in enumerate(self.eval_files):
+            extra.validate(f"task.eval_files[{index}]")
+            if extra.path in [e.path for e in self.eval_files[:index]]:
+                raise ValueError(f"Config key 'task.eval_files[{index}]': {extra.path} is listed twice.")
+            taken = names + [e.name for e in self.eval_files[:index]]
+            if extra.name in taken:
+                raise ValueError(
+                    f"Config key 'task.eval_files[{index}]': the set name {extra.name!r} is taken (sets: {taken}); "
+                    f"name it: task.eval_files=[other_name={extra.path}]."
+                )
         if self.max_length < 8:
             raise ValueError(f"Config key 'task.max_length': must be >= 8, got {self.max_length}.")
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
@@ -123,6 +178,7 @@ class LanguageModelingTask(Task):
         self._tokenizer: Any = None
         self._generation: Any = None
         self.eval_records: dict[str, list[Record]] = {}
+        self.file_scorers: dict[str, str | None] = {}  # extra eval file (as given) -> its scorer (None: generations)
         self.evaluations: Counter[str] = Counter()  # evaluations of each split so far (names output files)
         self.truncation: Truncation | None = None  # training examples that max_length cuts (build_datasets)
 
@@ -174,7 +230,8 @@ class LanguageModelingTask(Task):
             train, held_out = make_splits(cfg.arithmetic)
             return (train, held_out, []) if spec.held_out_as_val else (train, [], held_out)
         root = self.data_root()
-        train = read_records(root, spec.train)
+        skip_train = self.config.eval.only and not spec.val_from_train_tail  # nothing trains on it
+        train = [] if skip_train else read_records(root, spec.train)
         val: list[Record] = []
         if spec.val_from_train_tail:
             train, val = train[: -spec.val_from_train_tail], train[-spec.val_from_train_tail :]
@@ -183,7 +240,30 @@ class LanguageModelingTask(Task):
             if cfg.eval_sets is None or set_name(path) in cfg.eval_sets:
                 records = read_records(root, path)
                 test += records[: cfg.max_eval_per_set] if cfg.max_eval_per_set else records
+        for extra in cfg.eval_files:
+            fmt, records = read_eval_file(Path(extra.path), name=extra.name, fmt=extra.format)
+            self.file_scorers[str(Path(extra.path))] = self._file_scorer(extra, fmt)
+            test += records[: cfg.max_eval_per_set] if cfg.max_eval_per_set else records
         return train, val, test
+
+    def _file_scorer(self, extra: EvalFile, fmt: str) -> str | None:
+        """The scorer of an extra eval file: given, else its format's, else the row's; None without gold answers."""
+        if not FORMATS[fmt].gold:
+            if extra.scorer:
+                raise ValueError(f"Config key 'task.eval_files': {extra.path} ({fmt}) has no gold answers to score.")
+            return None
+        scorer = extra.scorer or FORMATS[fmt].scorer or self.spec.scorer
+        if scorer is None:
+            raise ValueError(
+                f"Config key 'task.eval_files': {extra.path} ({fmt}) has gold answers, but task "
+                f"{self.task_config.name!r} scores nothing; give its scorer: task.eval_files=[{{path: {extra.path}, "
+                f"scorer: <one of {list(SCORERS)}>}}]."
+            )
+        return scorer
+
+    def scorer_of(self, record_file: str) -> str | None:
+        """The scorer of the examples read from `record_file`: an extra eval file's own, else the row's."""
+        return self.file_scorers.get(record_file, self.spec.scorer)
 
     def data_root(self) -> Path:
         return data_root(self.task_config.data_dir, self.config.data.root)
@@ -191,7 +271,7 @@ class LanguageModelingTask(Task):
     def build_datasets(self) -> Splits:
         train, val, test = self.records()
         self.eval_records = {"val": val, "test": test}
-        self.truncation = self.check_truncation(train)
+        self.truncation = None if self.config.eval.only else self.check_truncation(train)
         return Splits(
             train=TrainSet(train, self.encode_train),
             val=PromptSet(val, self.encode_eval) if val else None,
@@ -248,10 +328,15 @@ class LanguageModelingTask(Task):
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, loader: Any, split: str, gather: Callable[[Any], Any]) -> dict[str, float]:
-        """The engine's sharded evaluation, timed (generation dominates an LLM run's wall time)."""
+        """The engine's sharded evaluation, timed (generation dominates an LLM run's wall time), with a progress
+        bar over this process's batches on the main process (log.progress_bar)."""
+        from tqdm.auto import tqdm
+
         start = time.perf_counter()
         self.evaluations[split] += 1
-        metrics = super().evaluate(model, loader, split, gather)
+        shown = self.config.log.progress_bar and _is_main_process()
+        with tqdm(loader, desc=f"{split} generation", unit="batch", disable=not shown, dynamic_ncols=True) as batches:
+            metrics = super().evaluate(model, batches, split, gather)
         return {**metrics, "eval_seconds": time.perf_counter() - start}
 
     def compute_metrics(self, outputs: dict[str, torch.Tensor | list], split: str) -> dict[str, float]:
@@ -261,17 +346,17 @@ class LanguageModelingTask(Task):
         records = self.eval_records[split]
         rows = [self._row(index, records[index], generations[index]) for index in sorted(generations)]
         predictions = self._write(rows, split)  # before scoring: a scorer that raises loses no generation
-        if self.spec.scorer is None:
-            metrics = {
-                "num_examples": len(rows),
-                "mean_output_chars": sum(len(r["generation"]) for r in rows) / max(len(rows), 1),
-            }
-        else:
-            for row in rows:
+        metrics: dict[str, float] = {"num_examples": len(rows)}
+        free = [row for row in rows if self.scorer_of(row["file"]) is None]  # prompts only: AlpacaEval outputs
+        if free:
+            metrics["mean_output_chars"] = sum(len(r["generation"]) for r in free) / len(free)
+        scored = [row for row in rows if self.scorer_of(row["file"]) is not None]
+        if scored:
+            for row in scored:
                 self._score(row)
             self._write(rows, split)
-            self._warn_unscorable(rows, split, predictions)
-            metrics = self._summarise(rows)
+            self._warn_unscorable(scored, split, predictions)
+            metrics |= self._summarise(scored)
         if self.truncation is not None:
             metrics["train_answers_cut"] = len(self.truncation.cut)
         return metrics
@@ -286,13 +371,13 @@ class LanguageModelingTask(Task):
             "input": record.input,
             "generation": generation,
         }
-        if self.spec.scorer is not None:
+        if self.scorer_of(record.file) is not None:
             row["answer"] = record.answer
         return row
 
     def _score(self, row: dict[str, Any]) -> None:
         """Adds prediction and correct (None for both when the gold answer is unreadable, with the reason)."""
-        scorer, gold = self.spec.scorer, row["answer"]
+        scorer, gold = self.scorer_of(row["file"]), row["answer"]
         problem = gold_problem(scorer, gold)
         if problem is not None:
             row |= {"prediction": None, "correct": None, "unscorable": problem}
@@ -302,7 +387,7 @@ class LanguageModelingTask(Task):
 
     def _summarise(self, rows: list[dict[str, Any]]) -> dict[str, float]:
         """Accuracy per set over its scorable examples, their mean, and the unscorable counts."""
-        metrics: dict[str, float] = {"num_examples": len(rows)}
+        metrics: dict[str, float] = {}
         scored: dict[str, list[bool]] = {}  # every set gets an entry, even one with nothing scorable
         unscorable: Counter[str] = Counter()
         for row in rows:
@@ -351,7 +436,8 @@ class LanguageModelingTask(Task):
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.jsonl"
         _write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-        if self.spec.scorer is None:
+        free = [r for r in rows if self.scorer_of(r["file"]) is None]
+        if free:
             generator = self.task_config.generator_name or run.name
             outputs = [
                 {
@@ -360,7 +446,7 @@ class LanguageModelingTask(Task):
                     "generator": generator,
                     "dataset": r["set"],
                 }
-                for r in rows
+                for r in free
             ]
             (run / "alpaca_eval").mkdir(exist_ok=True)
             _write_text(run / "alpaca_eval" / f"{name}.json", json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
