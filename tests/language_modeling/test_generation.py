@@ -168,3 +168,20 @@ def test_eos_stops_and_pads_with_the_pad_id_whatever_the_checkpoint_says(lm, bpe
     for row, clean_row in zip(new, clean):
         end = clean_row.index(stop) + 1 if stop in clean_row else len(clean_row)
         assert row[:end] == clean_row[:end] and row[end:] == [pad] * (len(row) - end)
+
+
+@pytest.mark.parametrize("wrapper", ["gift", "lora"])
+def test_a_wrapped_checkpoint_is_hidden_too(lm, bpe_tokenizer, wrapper: str) -> None:
+    """The transformers model inside a GIFT or PEFT wrapper is the one whose generation_config leaks."""
+    model, batch, clean = lm
+    polluted = copy.deepcopy(_polluted(model, **CHECKPOINT_FIELDS["suppress_tokens"](clean)))  # wrapping edits it
+    if wrapper == "gift":
+        from gift import GIFTConfig, GIFTWrapperForCausalLM
+
+        wrapped = GIFTWrapperForCausalLM(GIFTConfig(rank=2, target_modules=["q_proj", "v_proj"]), polluted)
+    else:
+        from peft import LoraConfig, get_peft_model
+
+        wrapped = get_peft_model(polluted, LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
+    # both start as the identity (GIFT: θ at zero; LoRA: B at zero), so the clean output is the reference
+    assert generate(wrapped, batch, _config("greedy", bpe_tokenizer)).tolist() == clean
