@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ..task import Splits, Task, TaskModel
-from .answers import SCORERS, gold_problem
+from .answers import SCORERS, gold_problem, scorers_like
 from .arithmetic import ArithmeticConfig, make_splits
 from .formats import data_root, read_records
 from .generation import GENERATION_PRESETS, decode_new_tokens, generate, generation_config, stop_token_ids
@@ -51,6 +51,7 @@ from .tokenization import (
 
 TaskName = Literal[tuple(LM_TASKS)]  # type: ignore[valid-type]
 PresetName = Literal[tuple(GENERATION_PRESETS)]  # type: ignore[valid-type]
+ScorerName = Literal[tuple(SCORERS)]  # type: ignore[valid-type]
 logger = logging.getLogger(__name__)
 SHOWN_ROWS = 5  # examples named in a warning; the predictions file and `prepare check` list them all
 
@@ -66,6 +67,7 @@ class LanguageModelingConfig:
     prompt_format: Literal["plain", "chat"] = "plain"  # chat: the prompt goes through the tokenizer's chat template
     generation: PresetName | None = None  # None: the row's preset
     max_new_tokens: int | None = None  # None: the row's
+    scorer: ScorerName | None = None  # None: the row's; math_loreft scores math (AQuA's letters) as LoReFT did
     stop_tokens: list[str] = field(default_factory=list)  # extra end-of-turn tokens, e.g. [<|eot_id|>]
     generator_name: str | None = None  # the AlpacaEval `generator` field; None: the run name
     arithmetic: ArithmeticConfig = field(default_factory=ArithmeticConfig)  # task.name=arithmetic only
@@ -80,6 +82,9 @@ class LanguageModelingConfig:
             )
         if self.max_length < 8:
             raise ValueError(f"Config key 'task.max_length': must be >= 8, got {self.max_length}.")
+        if self.scorer is not None and self.scorer not in scorers_like(spec.scorer):
+            fix = f"choose from {scorers_like(spec.scorer)}" if spec.scorer else "it is not scored; remove the key"
+            raise ValueError(f"Config key 'task.scorer': {self.scorer!r} cannot score task {self.name!r}; {fix}.")
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
             raise ValueError(f"Config key 'task.max_new_tokens': must be >= 1, got {self.max_new_tokens}.")
         self.arithmetic.validate()
@@ -289,7 +294,7 @@ class LanguageModelingTask(Task):
 
     def _score(self, row: dict[str, Any]) -> None:
         """Adds prediction and correct (None for both when the gold answer is unreadable, with the reason)."""
-        scorer, gold = self.spec.scorer, row["answer"]
+        scorer, gold = self.task_config.scorer or self.spec.scorer, row["answer"]
         problem = gold_problem(scorer, gold)
         if problem is not None:
             row |= {"prediction": None, "correct": None, "unscorable": problem}
