@@ -38,6 +38,16 @@ _GOLD_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")  # a who
 _OPTION = re.compile(r"[A-Ea-e]")
 
 
+def trigger_answer(generation: str, trigger: str) -> str:
+    """The text after the first `trigger` in `generation`, stripped; "" when the trigger is missing."""
+    if not trigger:
+        return generation.strip()
+    start = generation.find(trigger)
+    if start < 0:
+        return ""
+    return generation[start + len(trigger) :].strip()
+
+
 # ---------------------------------------------------------------------------------------------- option letters
 def _set_apart(letter: str) -> str:
     r"""An option letter as generations set it apart: (C), [C], "C", **C**, \boxed{C}."""
@@ -99,7 +109,8 @@ def _letters(rule: re.Pattern[str], text: str) -> Iterator[tuple[int, str]]:
 
 
 def _restated_choices(text: str) -> set[int]:
-    """Positions of the letters of a restated list of choices ("(A) 450 (B) 100 (C) 252", "A) 5\nB) 6\nC) 7")."""
+    """Positions of the letters of a restated list of choices ("(A) 450 (B) 100 (C) 252", or "A) 5", "B) 6", ...
+    one per line)."""
     marks = sorted(mark for rule in _MARKED for mark in _letters(rule, text))
     listed: set[int] = set()
     start = 0
@@ -133,16 +144,6 @@ def first_capital_letter(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- numbers
-def trigger_answer(generation: str, trigger: str) -> str:
-    """The text after the first `trigger` in `generation`, stripped; "" when the trigger is missing."""
-    if not trigger:
-        return generation.strip()
-    start = generation.find(trigger)
-    if start < 0:
-        return ""
-    return generation[start + len(trigger) :].strip()
-
-
 def last_number(text: str) -> float | None:
     """Ours: the last number in `text` (thousands separators removed), or None when there is none."""
     numbers = _NUMBER.findall(_THOUSANDS.sub("", text))
