@@ -124,7 +124,7 @@ def generation_config(preset: str, *, max_new_tokens: int, pad_token_id: int, eo
 @contextmanager
 def checkpoint_defaults_hidden(model: torch.nn.Module) -> Iterator[None]:
     """Every generating module of `model` (the transformers model inside a GIFT or PEFT wrapper) gets a blank
-    `generation_config` for the duration, so that a field `config` leaves None stays off instead of coming
+    `generation_config` for the duration, so that a field the passed config leaves None stays off instead of coming
     from the checkpoint; the checkpoint's config is put back afterwards, also on error."""
     from transformers import GenerationConfig, GenerationMixin
 
