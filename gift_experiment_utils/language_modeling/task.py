@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from ..task import Splits, Task, TaskModel
-from .answers import SCORERS, gold_problem
+from .answers import SCORERS, gold_problem, scorers_like
 from .arithmetic import ArithmeticConfig, make_splits
 from .formats import FORMATS, data_root, read_eval_file, read_records
 from .generation import GENERATION_PRESETS, decode_new_tokens, generate, generation_config, stop_token_ids
@@ -57,6 +57,7 @@ from .tokenization import (
 
 TaskName = Literal[tuple(LM_TASKS)]  # type: ignore[valid-type]
 PresetName = Literal[tuple(GENERATION_PRESETS)]  # type: ignore[valid-type]
+ScorerName = Literal[tuple(SCORERS)]  # type: ignore[valid-type]
 logger = logging.getLogger(__name__)
 SHOWN_ROWS = 5  # examples named in a warning; the predictions file and `prepare check` list them all
 SET_NAME = r"[A-Za-z0-9_.\-]+"  # of an eval set: a metric key `test/<set>/accuracy`
@@ -110,6 +111,7 @@ class LanguageModelingConfig:
     prompt_format: Literal["plain", "chat"] = "plain"  # chat: the prompt goes through the tokenizer's chat template
     generation: PresetName | None = None  # None: the row's preset
     max_new_tokens: int | None = None  # None: the row's
+    scorer: ScorerName | None = None  # None: the row's; math_loreft scores math (AQuA's letters) as LoReFT did
     stop_tokens: list[str] = field(default_factory=list)  # extra end-of-turn tokens, e.g. [<|eot_id|>]
     generator_name: str | None = None  # the AlpacaEval `generator` field; None: the run name
     arithmetic: ArithmeticConfig = field(default_factory=ArithmeticConfig)  # task.name=arithmetic only
@@ -137,6 +139,9 @@ class LanguageModelingConfig:
                 )
         if self.max_length < 8:
             raise ValueError(f"Config key 'task.max_length': must be >= 8, got {self.max_length}.")
+        if self.scorer is not None and self.scorer not in scorers_like(spec.scorer):
+            fix = f"choose from {scorers_like(spec.scorer)}" if spec.scorer else "it is not scored; remove the key"
+            raise ValueError(f"Config key 'task.scorer': {self.scorer!r} cannot score task {self.name!r}; {fix}.")
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
             raise ValueError(f"Config key 'task.max_new_tokens': must be >= 1, got {self.max_new_tokens}.")
         self.arithmetic.validate()
@@ -252,7 +257,7 @@ class LanguageModelingTask(Task):
             if extra.scorer:
                 raise ValueError(f"Config key 'task.eval_files': {extra.path} ({fmt}) has no gold answers to score.")
             return None
-        scorer = extra.scorer or FORMATS[fmt].scorer or self.spec.scorer
+        scorer = extra.scorer or FORMATS[fmt].scorer or self.row_scorer
         if scorer is None:
             raise ValueError(
                 f"Config key 'task.eval_files': {extra.path} ({fmt}) has gold answers, but task "
@@ -261,9 +266,14 @@ class LanguageModelingTask(Task):
             )
         return scorer
 
+    @property
+    def row_scorer(self) -> str | None:
+        """The scorer of the row's own eval sets: `task.scorer` (e.g. math_loreft), else the row's."""
+        return self.task_config.scorer or self.spec.scorer
+
     def scorer_of(self, record_file: str) -> str | None:
         """The scorer of the examples read from `record_file`: an extra eval file's own, else the row's."""
-        return self.file_scorers.get(record_file, self.spec.scorer)
+        return self.file_scorers.get(record_file, self.row_scorer)
 
     def data_root(self) -> Path:
         return data_root(self.task_config.data_dir, self.config.data.root)

@@ -3,7 +3,7 @@
     commonsense    Commonsense170k → 8 test sets; "<instruction>\\n" → "the correct answer is <answer>";
                    exact match after the trigger; greedy, 32 new tokens           (PAPER.md §2)
     math           Math10K → 7 test sets; Alpaca template → chain of thought; last number within 1e-3,
-                   AQuA option letter; 512 new tokens                              (PAPER.md §3)
+                   AQuA option letter (task.scorer=math_loreft: LoReFT's rules); 512 new tokens (PAPER.md §3)
     gsm8k          GSM8K train minus its last 300 (the tuning split) → GSM8K test; "#### n" →
                    "The final answer is: n"; 256 new tokens                        (hyperparameter tuning)
     alpaca         Alpaca-52K cleaned → AlpacaEval outputs (805 prompts)           (instruction-rank tuning)
@@ -27,7 +27,7 @@ class LMTaskSpec:
     test: tuple[str, ...]  # data files of the test split; each is scored on its own, "accuracy" is their mean
     prompt: str  # prompts.PROMPTS key
     target: str  # prompts.TARGETS key
-    scorer: str | None  # answers.SCORERS key; None: no automatic score, write AlpacaEval outputs
+    scorer: str | None  # answers.SCORERS key (task.scorer may swap in a like one); None: write AlpacaEval outputs
     max_new_tokens: int
     trigger: str = ""  # text the scorer looks for before the answer
     generation: str = "greedy"  # generation.GENERATION_PRESETS key

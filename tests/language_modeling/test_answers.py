@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 
 from gift_experiment_utils.language_modeling.answers import (
+    SCORERS,
+    first_capital_letter,
+    gold_problem,
     last_number,
     option_letter,
     parse_number,
     score_exact,
     score_math,
+    score_math_loreft,
     score_number,
     trigger_answer,
 )
@@ -40,6 +44,56 @@ TRIGGER = "the correct answer is "
 )
 def test_option_letter(generation: str, expected: str) -> None:
     assert option_letter(generation) == expected
+
+
+@pytest.mark.parametrize(
+    ("generation", "expected"),
+    [
+        ("252 gms. The correct option is B.", "B"),
+        ("So the correct choice is C", "C"),
+        ("60% of 30% of 1400 = 252, so the answer would be E", "E"),
+        ("Hence it would be E.", "E"),
+        ('The weight is 252 gms, "D"', "D"),
+        ('"D"', "D"),
+        ("**C**", "C"),
+        ("The answer is **C**", "C"),
+        ("Final answer: $\\boxed{A}$", "A"),
+        ("\\boxed{A}", "A"),
+        ("[C]", "C"),
+        ("It is 252 gms [C].", "C"),
+        ("Ans: B", "B"),
+        ("**Answer:** C", "C"),
+        ("Ans. B) 100", "B"),
+        ("b)", "B"),
+        ("The Best Choice is (d)", "D"),
+        ("C) 252 gms", "C"),
+        # a concluding statement beats a later mention, and the last conclusion counts
+        ("The answer is D. Option A fails since 5 > 4.", "D"),
+        ("The correct option is A... no: the correct option is B.", "B"),
+        # the choices restated, then a conclusion
+        ("Answer Choices: (A) 450 (B) 100 (C) 252 (D) 240 (E) None\n30% of 1400 = 420; 60% of 420 = 252 (C)", "C"),
+        ("A) 5 B) 6 C) 7 D) 8 E) 9\nThe answer is C", "C"),
+        ("Answer: (A) 5 (B) 6 (C) 7 (D) 8 (E) 9. So the answer is (E).", "E"),
+    ],
+)
+def test_option_letter_reads_common_phrasings(generation: str, expected: str) -> None:
+    assert option_letter(generation) == expected
+
+
+@pytest.mark.parametrize(
+    "generation",
+    [
+        "A) 5 B) 6 C) 7 D) 8 E) 9",
+        "Answer Choices: (A) 450 (B) 100 (C) 252 (D) 240 (E) None",
+        "(A) 450\n(B) 100\n(C) 252\n(D) 240\n(E) None of these",
+        "A. 5\nB. 6\nC. 7\nD. 8\nE. 9",
+        "Answer: (A) 5 (B) 6 (C) 7 (D) 8 (E) 9",
+        "The choices are [A] 5 [B] 6 [C] 7 [D] 8 [E] 9, let me compute 5 + 2.",
+        "It would be A good idea to compute 5 + 2 first.",
+    ],
+)
+def test_a_restated_list_of_choices_names_no_letter(generation: str) -> None:
+    assert option_letter(generation) == ""
 
 
 @pytest.mark.parametrize(
@@ -97,6 +151,53 @@ def test_trigger_answer_takes_text_after_first_trigger() -> None:
     assert trigger_answer("x the correct answer is true", TRIGGER) == "true"
     assert trigger_answer("nothing here", TRIGGER) == ""
     assert trigger_answer("  plain  ", "") == "plain"
+
+
+@pytest.mark.parametrize(
+    ("generation", "gold"),
+    [
+        ("The answer is 0.00001", "1e-05"),
+        ("The answer is 1e-05", "1e-05"),
+        ("The answer is 3", "+3"),
+        ("The answer is 3", "3."),
+        ("The answer is 0.5", ".5"),
+        ("The answer is -0.5", "-0.5"),
+        ("The answer is 1000", "1,000"),
+        ("It is 2,500 apples.", "2.5e3"),
+    ],
+)
+def test_a_numeric_gold_in_any_form_is_scored_as_a_number(generation: str, gold: str) -> None:
+    """Not sent to the letter scorer (where it could never be right), nor unscorable."""
+    for scorer in ("math", "math_loreft", "number"):
+        assert gold_problem(scorer, gold) is None
+    assert score_math(generation, gold)[1] is True
+    assert score_math("The answer is (B).", gold) == ("", False)  # the last number, not a letter: there is none
+    assert score_math_loreft(generation.replace("1e-05", "0.00001"), gold)[1] is True
+
+
+@pytest.mark.parametrize(
+    ("generation", "expected"),
+    [
+        ("Answer: B", "A"),  # the "A" of "Answer": LoReFT's rule, kept as it was
+        ("A train leaves at 3 pm ... so the answer is (D).", "A"),
+        ("The answer is (C).", "C"),
+        ("the answer is (b)", ""),  # capitals only
+        ("  E", "E"),
+        ("no option here", ""),
+    ],
+)
+def test_loreft_letter_rule_is_the_first_capital(generation: str, expected: str) -> None:
+    assert first_capital_letter(generation) == expected
+
+
+def test_math_loreft_scores_the_paper_aqua_column_its_way() -> None:
+    assert SCORERS["math_loreft"] is score_math_loreft
+    assert score_math_loreft("Answer: B", "A") == ("A", True)  # counted right by LoReFT, wrong by ours
+    assert score_math("Answer: B", "A") == ("B", False)
+    assert score_math_loreft("The answer is (C).", "C") == ("C", True)
+    # numbers as LoReFT read them: every comma deleted ("3,4" is 34), "1e-05" is two numbers (1 and -05)
+    assert score_math_loreft("Counts: 3,4", "34")[1] is True and score_math("Counts: 3,4", "34")[1] is False
+    assert score_math_loreft("The answer is 1e-05", "1e-05")[1] is False
 
 
 def test_gold_numbers() -> None:

@@ -44,7 +44,7 @@ def evaluate(lm: LanguageModelingTask, split: str, generations: list[str]) -> di
     return lm.compute_metrics(outputs, split)
 
 
-def predictions(tmp_path: Path) -> list[dict]:
+def predictions(tmp_path: Path) -> list[dict]:  # of the one run under tmp_path
     (path,) = (tmp_path / "runs").rglob("predictions/*.jsonl")
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -107,6 +107,24 @@ def test_unreadable_numeric_gold_is_unscorable_not_wrong(language_data: Path, tm
     assert [r["unscorable"] for r in rows if r is not rows[1]] == [None, None, None]
     (warning,) = task_warnings.messages
     assert "1 of 4 examples are unscorable" in warning and "SVAMP/test.json row 1" in warning
+
+
+def test_math_scores_numeric_golds_of_any_form_and_aqua_by_either_rule(language_data: Path, tmp_path: Path) -> None:
+    """`task.scorer=math_loreft` scores AQuA by LoReFT's first capital (the paper's column); ours reads the
+    conclusion. A gold such as "1e-05" or ".5" is a number for both, not an unscorable or never-right letter."""
+    edit(language_data, "SVAMP/test.json", 0, answer="1e-05")
+    edit(language_data, "SVAMP/test.json", 1, answer=".5")
+    generations = ["so 1 / 100000 = 0.00001.", "The answer is 0.5", "All told, the answer is (C).", "Answer: E"]
+    metrics = {}
+    for scorer in ("math", "math_loreft"):
+        overrides = [f"task.scorer={scorer}", "task.name=math", "task.eval_sets=[SVAMP, AQuA]"]
+        lm = task(tmp_path / scorer, [*overrides, f"task.data_dir={language_data}"])
+        lm.eval_records = {"test": lm.records()[2]}
+        metrics[scorer] = evaluate(lm, "test", generations)
+        assert metrics[scorer]["unscorable"] == 0 and metrics[scorer]["SVAMP/accuracy"] == 1.0
+    assert metrics["math"]["AQuA/accuracy"] == 1.0  # golds C and E
+    assert metrics["math_loreft"]["AQuA/accuracy"] == 0.0  # the "A" of "All" and of "Answer"
+    assert [r["prediction"] for r in predictions(tmp_path / "math_loreft")] == ["1e-05", "0.5", "A", "A"]
 
 
 def test_a_set_with_nothing_scorable_is_left_out_of_the_mean(

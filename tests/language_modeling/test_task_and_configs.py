@@ -48,6 +48,16 @@ def test_unknown_eval_set_and_empty_model_fail_before_loading() -> None:
         load_config(DEMO, ["task.name=comonsense"])
 
 
+def test_task_scorer_must_read_the_row_gold_answers() -> None:
+    assert load_config(DEMO, ["task.name=math", "task.scorer=math_loreft"]).task.scorer == "math_loreft"
+    with pytest.raises(ValueError, match=r"task.scorer.*'exact'.*'math'.*\['math', 'math_loreft'\]"):
+        load_config(DEMO, ["task.name=math", "task.scorer=exact"])
+    with pytest.raises(ValueError, match=r"task.scorer.*'alpaca'.*not scored"):
+        load_config(DEMO, ["task.name=alpaca", "task.scorer=math"])
+    with pytest.raises(ValueError, match="task.scorer"):
+        load_config(DEMO, ["task.name=math", "task.scorer=loreft"])
+
+
 def test_chat_prompt_wraps_the_template(smollm2_tokenizer) -> None:
     lm = task(["task.prompt_format=chat"])
     lm._tokenizer = smollm2_tokenizer
