@@ -7,10 +7,12 @@ before any model is touched.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import re
 import warnings
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
@@ -20,19 +22,33 @@ DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bf
 BLOCK_TYPES = ("simple_block", "mlp", "transformer", "mlp_mixer")
 ACT_LAYERS = ("identity", "relu", "gelu", "silu", "tanh")
 NORM_LAYERS = ("none", "l2", "ln")
+
+
+@dataclass
+class GIFTArguments:
+    """GIFT's arguments and their defaults, in one place. `GIFTConfig` takes these keywords (and validates them),
+    the experiment engine's `method:` section inherits them, and `gift.peft.GIFTPeftConfig` resolves its unset
+    fields to these defaults. Meanings: see `GIFTConfig`."""
+
+    rank: int = 64
+    target_modules: list[str] | str = field(default_factory=lambda: ["q_proj", "v_proj"])
+    dtype: str = "float32"  # of θ
+    gift_parameters: dict[str, Any] = field(default_factory=dict)  # the generator block; see GENERATOR_DEFAULTS
+    in_projection_bias: bool = False
+    out_projection_bias: bool = False
+    enable_gift: dict[str, list[bool]] | None = None  # fused projections: {"attn:qkv": [True, False, True]}
+    share_projections: bool = False
+    layers_to_transform: list[int] | None = None
+    layers_pattern: str | None = None
+
+    def to_kwargs(self) -> dict[str, Any]:
+        """The arguments as `GIFTConfig` keywords (copies, so the config never shares a list with this object)."""
+        return copy.deepcopy({name: getattr(self, name) for name in CONFIG_KEYS})
+
+
 # The arguments of GIFTConfig: what gift_config.json holds, and the keys a typo is matched against.
-CONFIG_KEYS = (
-    "rank",
-    "target_modules",
-    "dtype",
-    "gift_parameters",
-    "in_projection_bias",
-    "out_projection_bias",
-    "enable_gift",
-    "share_projections",
-    "layers_to_transform",
-    "layers_pattern",
-)
+CONFIG_KEYS = tuple(item.name for item in fields(GIFTArguments))
+_DEFAULT_IF_NONE = ("target_modules", "dtype", "gift_parameters")  # GIFTConfig(dtype=None) is float32, etc.
 
 # Options of the generator block (DESIGN.md §1). Defaults live here and only here.
 GENERATOR_DEFAULTS: dict[str, Any] = {
@@ -200,40 +216,32 @@ class GIFTConfig(PretrainedConfig):
 
     model_type = "gift"
 
-    def __init__(
-        self,
-        rank: int = 64,
-        target_modules: list[str] | str | None = None,
-        dtype: str | torch.dtype | None = "float32",
-        gift_parameters: dict[str, Any] | None = None,
-        in_projection_bias: bool = False,
-        out_projection_bias: bool = False,
-        enable_gift: dict[str, list[bool]] | None = None,
-        share_projections: bool = False,
-        layers_to_transform: int | list[int] | None = None,
-        layers_pattern: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, **kwargs: Any) -> None:  # the keywords of GIFTArguments, with its defaults
         if "gift_paramters" in kwargs:  # the misspelling of the original README, honoured
             warnings.warn(
                 "GIFTConfig got 'gift_paramters' (misspelt); using it as 'gift_parameters'.", UserWarning, stacklevel=2
             )
             misspelt = kwargs.pop("gift_paramters")
-            gift_parameters = {**(misspelt or {}), **(gift_parameters or {})}
+            kwargs["gift_parameters"] = {**(misspelt or {}), **(kwargs.get("gift_parameters") or {})}
+        given = {name: kwargs.pop(name) for name in CONFIG_KEYS if name in kwargs}
         _check_keys(kwargs)
         kwargs.pop("torch_dtype", None)
-        if not _is_positive_int(rank):
-            raise ValueError(f"GIFTConfig rank must be an integer >= 1, got {rank!r}.")
-        self.rank = rank
-        self.target_modules = _validate_targets(target_modules if target_modules is not None else ["q_proj", "v_proj"])
-        self.gift_dtype = resolve_dtype(dtype)
-        self.gift_parameters = _validate_generator(gift_parameters)
-        self.in_projection_bias = _check_bool("in_projection_bias", in_projection_bias)
-        self.out_projection_bias = _check_bool("out_projection_bias", out_projection_bias)
-        self.enable_gift = _validate_enable_gift(enable_gift)
-        self.share_projections = _check_bool("share_projections", share_projections)
-        self.layers_to_transform = _validate_layers(layers_to_transform, layers_pattern)
-        self.layers_pattern = layers_pattern
+        args = GIFTArguments().to_kwargs()
+        for name, value in given.items():  # None stands for the default only where the type has no None of its own
+            if value is not None or name not in _DEFAULT_IF_NONE:
+                args[name] = value
+        if not _is_positive_int(args["rank"]):
+            raise ValueError(f"GIFTConfig rank must be an integer >= 1, got {args['rank']!r}.")
+        self.rank = args["rank"]
+        self.target_modules = _validate_targets(args["target_modules"])
+        self.gift_dtype = resolve_dtype(args["dtype"])
+        self.gift_parameters = _validate_generator(args["gift_parameters"])
+        self.in_projection_bias = _check_bool("in_projection_bias", args["in_projection_bias"])
+        self.out_projection_bias = _check_bool("out_projection_bias", args["out_projection_bias"])
+        self.enable_gift = _validate_enable_gift(args["enable_gift"])
+        self.share_projections = _check_bool("share_projections", args["share_projections"])
+        self.layers_to_transform = _validate_layers(args["layers_to_transform"], args["layers_pattern"])
+        self.layers_pattern = args["layers_pattern"]
         super().__init__(**kwargs)
 
     @classmethod
@@ -263,16 +271,6 @@ class GIFTConfig(PretrainedConfig):
     @property
     def torch_dtype_of_theta(self) -> torch.dtype:
         return DTYPES[self.gift_dtype]
-
-    @property
-    def is_linear_generator(self) -> bool:
-        """True when ΔW = W φ ψ (+ biases) is affine in W, which allows the input-side form and exact unmerge."""
-        options = self.gift_parameters
-        return (
-            options["block_type"] == "simple_block"
-            and options["act_layer"] == "identity"
-            and options["norm_layer"] == "none"
-        )
 
     def to_dict(self) -> dict[str, Any]:
         output = super().to_dict()

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from gift.config import GIFTArguments
+
 MIXED_PRECISION = ("no", "bf16", "fp16")
 # experiment.domain: a dotted module name, optionally `:Class` (checked before anything is imported, see task.py)
 DOMAIN_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?"
@@ -104,24 +106,25 @@ class MethodSection:
 
 
 @dataclass
-class GIFTMethod(MethodSection):
+class GIFTMethod(GIFTArguments, MethodSection):
+    """`method: {name: gift, ...}`: the library's arguments (`gift.config.GIFTArguments`, its defaults), checked
+    by `GIFTConfig` when the config is loaded."""
+
     name: str = "gift"
-    rank: int = 16
-    target_modules: list[str] | str = field(default_factory=lambda: ["q_proj", "v_proj"])
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # of θ
-    gift_parameters: dict[str, Any] = field(default_factory=dict)  # generator block, see gift.config
-    in_projection_bias: bool = False
-    out_projection_bias: bool = False
-    share_projections: bool = False
-    enable_gift: dict[str, list[bool]] | None = None  # fused projections: {"attn:qkv": [true, false, true]}
-    layers_to_transform: list[int] | None = None
-    layers_pattern: str | None = None
 
     def tag(self) -> str:
         return f"gift_r{self.rank}"
 
+    def gift_config(self) -> Any:
+        import gift
+
+        return gift.GIFTConfig(**self.to_kwargs())
+
     def validate(self) -> None:
-        _require(self.rank >= 1, "method.rank", f"must be >= 1, got {self.rank}.")
+        try:
+            self.gift_config()
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"Config section 'method' (gift): {error}") from None
 
 
 @dataclass

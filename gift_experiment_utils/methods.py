@@ -27,25 +27,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gift.config import CONFIG_KEYS
+
 from .config import BitFitMethod, Config, GIFTMethod, LoRAMethod, MethodSection, VPTMethod
 from .task import TaskModel
 
 TRAINABLE_FILE = "trainable.safetensors"
 # The file that marks each kind of exported adapter; methods not listed write TRAINABLE_FILE only.
 ADAPTER_MARKERS = {"gift": "gift_config.json", "lora": "adapter_config.json"}
-# What a GIFT adapter must share with the method to load: everything that shapes θ or how it acts.
-GIFT_KEYS = (
-    "rank",
-    "target_modules",
-    "dtype",
-    "gift_parameters",
-    "in_projection_bias",
-    "out_projection_bias",
-    "share_projections",
-    "enable_gift",
-    "layers_to_transform",
-    "layers_pattern",
-)
 
 
 @dataclass(frozen=True)
@@ -227,18 +216,7 @@ def _gift(method: GIFTMethod, task_model: TaskModel) -> Built:
         "seq_cls": gift.GIFTWrapperForSeqClassification,
         "image_cls": gift.GIFTWrapperForImageClassification,
     }
-    config = gift.GIFTConfig(
-        rank=method.rank,
-        target_modules=method.target_modules,
-        dtype=method.dtype,
-        gift_parameters=dict(method.gift_parameters),
-        in_projection_bias=method.in_projection_bias,
-        out_projection_bias=method.out_projection_bias,
-        share_projections=method.share_projections,
-        enable_gift=method.enable_gift,
-        layers_to_transform=method.layers_to_transform,
-        layers_pattern=method.layers_pattern,
-    )
+    config = method.gift_config()
     model = wrappers[task_model.gift_wrapper](config, task_model.module, head_modules=task_model.head_modules)
     return model, lambda module, folder: module.save_pretrained(folder), _load_gift
 
@@ -250,7 +228,9 @@ def _load_gift(module: nn.Module, folder: Path) -> None:
     saved, head_modules = read_config(folder)
     theirs, ours = saved.to_dict(), module.gift_config.to_dict()
     differ = [
-        f"method.{k}: {theirs.get(k)!r} saved, {ours.get(k)!r} here" for k in GIFT_KEYS if theirs.get(k) != ours.get(k)
+        f"method.{k}: {theirs.get(k)!r} saved, {ours.get(k)!r} here"
+        for k in CONFIG_KEYS
+        if theirs.get(k) != ours.get(k)
     ]
     if list(head_modules) != list(module.head_modules):
         differ.append(f"head modules: {head_modules} saved, {list(module.head_modules)} here")

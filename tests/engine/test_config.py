@@ -295,3 +295,20 @@ def test_yaml_syntax_errors_name_the_file_and_line(tmp_path):
         load_config(path)
     with pytest.raises(ValueError, match=r"Override 'train\.betas=\[0\.9,0\.99': the value is not valid YAML \(line 1"):
         load_config(TOY, ["train.betas=[0.9,0.99"])
+
+
+def test_the_gift_method_section_is_the_library_argument_list():
+    import dataclasses
+
+    from gift.config import CONFIG_KEYS, GIFTArguments
+
+    engine = {f.name: f for f in dataclasses.fields(GIFTMethod)}
+    assert set(engine) == {"name", *CONFIG_KEYS}
+    assert GIFTMethod().to_kwargs() == GIFTArguments().to_kwargs()  # one set of defaults (rank 64)
+    config = load_config(TOY, ["method.rank=3", "method.share_projections=true"])
+    assert config.method.gift_config().rank == 3 and config.method.gift_config().share_projections
+    # values the library refuses fail when the config loads, before any model
+    with pytest.raises(ValueError, match=r"'method' \(gift\).*gift_parameters.*'mlpp'.*Did you mean 'mlp'"):
+        load_config(TOY, ["method.gift_parameters={block_type: mlpp}"])
+    with pytest.raises(ValueError, match=r"'method' \(gift\).*regular expression"):
+        load_config(TOY, ["method.target_modules=q_proj("])

@@ -4,7 +4,7 @@ harder layouts (fused slices of a Conv1D, regex targets, one shared θ, a non-li
 from __future__ import annotations
 
 import copy
-import inspect
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -16,7 +16,7 @@ from peft_helpers import randomise
 from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
 
 from gift import GIFTConfig, GIFTWrapper
-from gift.config import CONFIG_KEYS
+from gift.config import CONFIG_KEYS, GIFTArguments
 from gift.io import FORMAT_VERSION
 from gift.peft import GIFTPeftConfig, GIFTPeftLayer, GIFTTuner, adapter_generators, load_core_adapter, save_core_adapter
 from gift.peft import _peft_compat as compat
@@ -67,7 +67,7 @@ def test_registration_refuses_to_overwrite_another_method(monkeypatch):
 
 # ---------------------------------------------------------------------------------------------- config
 def test_config_carries_every_core_argument():
-    core_arguments = set(inspect.signature(GIFTConfig.__init__).parameters) - {"self", "kwargs"}
+    core_arguments = {item.name for item in dataclasses.fields(GIFTArguments)}  # the one argument list
     own_fields = {"modules_to_save", "gift_format_version"}
     peft_fields = set(GIFTPeftConfig.__dataclass_fields__) - set(PeftConfig.__dataclass_fields__) - own_fields
     assert peft_fields == core_arguments == set(CONFIG_KEYS)
