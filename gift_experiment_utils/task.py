@@ -46,6 +46,7 @@ import pkgutil
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import torch
@@ -90,6 +91,18 @@ class Task:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.task_config = config.task
+        self.run_folder: Path | None = None  # the run's folder; the engine sets it before setup
+
+    def output_folder(self, name: str) -> Path:
+        """`<run folder>/<name>/`, created: where a task writes files of its own (predictions, submissions)."""
+        if self.run_folder is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.run_folder is not set: the engine sets it before setup; code that calls "
+                "the task's evaluation directly sets `task.run_folder = <folder>` first."
+            )
+        folder = Path(self.run_folder) / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     # ------------------------------------------------------------------ config
     @classmethod

@@ -117,6 +117,7 @@ def _due(count: int, every: int | None) -> bool:
 class Trainer:
     def __init__(self, config: Config, task: Task, accelerator: Accelerator, run: RunDir) -> None:
         self.config, self.task, self.accelerator, self.run = config, task, accelerator, run
+        task.run_folder = run.path  # the task writes its own outputs (predictions) there
         self.is_main = accelerator.is_main_process
         self.progress = Progress()
         self._resume_rng: dict[str, Any] | None = None

@@ -236,11 +236,9 @@ class GlueTask(Task):
     def _write_predictions(self, part: EvalPart, index: torch.Tensor, prediction: torch.Tensor) -> None:
         from accelerate import PartialState
 
-        from ..tracking import run_dir
-
         if not PartialState().is_main_process:
             return
-        folder = run_dir(self.config, self.tag()).path / "predictions"
+        folder = self.output_folder("predictions")
         path = write_predictions(self.spec, part.server_file, folder, index.tolist(), prediction.tolist())
         if len(index) < part.size:
             logger.warning(

@@ -436,19 +436,15 @@ class LanguageModelingTask(Task):
     def _write(self, rows: list[dict[str, Any]], split: str) -> Path | None:
         """<run>/predictions/<split>_eval<k>.jsonl (+ <run>/alpaca_eval/<split>_eval<k>.json), main process only;
         the predictions file's path (None on other processes). Each file is replaced whole, never half-written."""
-        from ..tracking import run_dir
-
         if not _is_main_process():
             return None
-        run = run_dir(self.config, self.tag()).path
         name = f"{split}_eval{self.evaluations[split]}"
-        folder = run / "predictions"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self.output_folder("predictions")
         path = folder / f"{name}.jsonl"
         _write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         free = [r for r in rows if self.scorer_of(r["file"]) is None]
         if free:
-            generator = self.task_config.generator_name or run.name
+            generator = self.task_config.generator_name or Path(self.run_folder).name
             outputs = [
                 {
                     "instruction": r["instruction"],
@@ -458,8 +454,8 @@ class LanguageModelingTask(Task):
                 }
                 for r in free
             ]
-            (run / "alpaca_eval").mkdir(exist_ok=True)
-            _write_text(run / "alpaca_eval" / f"{name}.json", json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
+            alpaca_eval = self.output_folder("alpaca_eval")
+            _write_text(alpaca_eval / f"{name}.json", json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
         return path
 
 

@@ -150,3 +150,13 @@ def test_params_percent_in_both_conventions():
     count = ParamCount(method=56_098_816, head=0, backbone=6_738_415_616)
     assert round(count.method_percent_of_total, 3) == 0.826 and round(count.method_percent, 3) == 0.833
     assert count.to_dict()["method_percent_of_total"] == count.method_percent_of_total
+
+
+def test_the_engine_hands_the_task_its_run_folder(tmp_path):
+    from gift_experiment_utils.task import Task
+
+    task = Task(load_config(TOY))
+    with pytest.raises(RuntimeError, match="run_folder is not set"):
+        task.output_folder("predictions")
+    task.run_folder = tmp_path / "run"
+    assert task.output_folder("predictions") == tmp_path / "run" / "predictions" and (tmp_path / "run").is_dir()

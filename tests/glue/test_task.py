@@ -12,6 +12,7 @@ from glue_fixtures import BASE_GIFT, REPO
 from gift_experiment_utils.glue import GLUE_TASKS, GlueTask
 from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.sweep import Sweep
+from gift_experiment_utils.tracking import run_dir
 
 GLUE_CONFIGS = sorted((REPO / "configs" / "glue").rglob("*.yaml"))
 
@@ -60,7 +61,9 @@ def test_config_errors_name_the_key():
 
 
 def _task(offline, name: str, *extra: str) -> GlueTask:
-    return GlueTask(load_config(BASE_GIFT, [*offline(name), *extra]))
+    task = GlueTask(load_config(BASE_GIFT, [*offline(name), *extra]))
+    task.run_folder = run_dir(task.config, task.tag()).path  # as the engine hands it over
+    return task
 
 
 def test_paper_protocol_splits_and_mnli_parts(offline, tmp_path):

@@ -27,7 +27,9 @@ NO_FINAL_LINE = "She earns 12/60 = $0.2 a minute.\nSo 0.2 x 50 = $10."  # a GSM8
 
 
 def task(tmp_path: Path, overrides: list[str]) -> LanguageModelingTask:
-    return LanguageModelingTask(load_config(DEMO, [f"experiment.output_root={tmp_path / 'runs'}", *overrides]))
+    lm = LanguageModelingTask(load_config(DEMO, [f"experiment.output_root={tmp_path / 'runs'}", *overrides]))
+    lm.run_folder = tmp_path / "runs" / "run"  # the engine hands the task its run folder
+    return lm
 
 
 def edit(root: Path, relative: str, row: int, **fields: str) -> None:
