@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "visual_classification" / "visualize.py"
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "visual_classification" / "visualize.py"
+FGVC_GIFT = REPO / "configs" / "vision" / "fgvc" / "gift.yaml"
 PHOTOS = ("chelsea", "astronaut", "coffee")  # scikit-image's sample photographs
 PANEL = 64  # pixels per panel, small to keep the test fast
 
 
 @pytest.fixture(scope="module")
 def visualize():
-    spec = importlib.util.spec_from_file_location("gift_visualize_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the script runs
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    from gift_experiment_utils.vision import visualize
+
+    return visualize
+
+
+def write_run_config(run: Path, *overrides: str) -> None:
+    """config.yaml as the engine writes it: the resolved config of a (tiny, random) FGVC GIFT run."""
+    from gift_experiment_utils.loading import config_to_yaml, load_config
+
+    base = ["model.name=vit_tiny_patch16_224", "task.pretrained=false", "task.model_kwargs={depth: 2}"]
+    (run / "config.yaml").write_text(config_to_yaml(load_config(FGVC_GIFT, [*base, *overrides])))
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +37,7 @@ def run_dir(tmp_path_factory, make_vit):
     """A run directory as the engine writes it: config.yaml and the exported adapter in adapter/."""
     run = tmp_path_factory.mktemp("run")
     make_vit().save_pretrained(run / "adapter")
-    config = {"model": {"name": "vit_tiny_patch16_224"}, "task": {"pretrained": False, "model_kwargs": {"depth": 2}}}
-    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    write_run_config(run)
     return run
 
 
@@ -215,19 +219,19 @@ def test_source_errors(visualize, run_dir, images, tmp_path):
     assert visualize.parse_indices("0-2,5,-1") == [0, 1, 2, 5, -1] and visualize.parse_indices("all") is None
 
 
-if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-q"]))
-
-
 def test_the_input_size_is_the_trained_models(visualize, images, make_vit, tmp_path):
     """A run trained at task.image_size=64 (e.g. a CPU smoke run) is drawn at 64 px, not the pretrained 224."""
     run = tmp_path / "run"
     make_vit(img_size=64).save_pretrained(run / "adapter")
-    config = {
-        "model": {"name": "vit_tiny_patch16_224"},
-        "task": {"pretrained": False, "image_size": 64, "model_kwargs": {"depth": 2}},
-    }
-    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    write_run_config(run, "task.image_size=64")
     out = tmp_path / "out"
     visualize.main([str(run), "--images", str(images), "--out", str(out), "--clusters", "0-1", "--panel-size", "32"])
     assert len(list((out / "figures").iterdir())) == 6
+
+
+def test_the_script_is_a_thin_entry_to_the_package(tmp_path):
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and "--backbone-weights" in done.stdout
+    assert len(SCRIPT.read_text().splitlines()) < 15
