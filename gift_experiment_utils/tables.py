@@ -124,21 +124,23 @@ def collect(roots: Sequence[str | Path]) -> list[RunResult]:
     """Every finished run (results.json + config.yaml) under `roots`."""
     runs = []
     for root in roots:
-        for results in sorted(Path(root).rglob("results.json")):
-            runs.append(RunResult(results.parent, _config_of(results), read_json(results)))
+        runs += [_run(results.parent) for results in sorted(Path(root).rglob("results.json"))]
     if not runs:
         raise ValueError(f"No finished runs (results.json) under {[str(r) for r in roots]}.")
     return runs
 
 
-def _config_of(file: Path) -> dict[str, Any]:
-    config = file.parent / "config.yaml"
-    if not config.is_file():
+def _run(folder: Path) -> RunResult:
+    """The run in `folder`: its config.yaml, and results.json once it has finished."""
+    if not (folder / "config.yaml").is_file():
         raise ValueError(
-            f"{file} has no config.yaml beside it, so nothing says which experiment it belongs to; "
+            f"{folder} has no config.yaml beside its results, so nothing says which experiment it belongs to; "
             "move that folder out of the table's roots."
         )
-    return flatten(read_yaml(config))
+    results = folder / "results.json"
+    return RunResult(
+        folder, flatten(read_yaml(folder / "config.yaml")), read_json(results) if results.is_file() else {}
+    )
 
 
 def final_runs(sweep_files: Sequence[str | Path], overrides: Sequence[str] = ()) -> tuple[list[RunResult], list[Path]]:
@@ -487,15 +489,7 @@ def read_paper(config: str | Path) -> tuple[str, dict[str, float]] | None:
 
 def curves(folders: Sequence[str | Path], path: Path, *, metric: str | None, title: str) -> None:
     """train/loss and `metric` (default: the runs' selection metric) against the step, one line per run."""
-    runs = [
-        RunResult(
-            file.parent,
-            _config_of(file),
-            read_json(file.parent / "results.json") if (file.parent / "results.json").is_file() else {},
-        )
-        for folder in folders
-        for file in sorted(Path(folder).rglob("metrics.jsonl"))
-    ]
+    runs = [_run(file.parent) for folder in folders for file in sorted(Path(folder).rglob("metrics.jsonl"))]
     if not runs:
         raise ValueError(f"No run folders (metrics.jsonl) under {[str(f) for f in folders]}.")
     metric = metric or next((r.results["selection"]["metric"] for r in runs if "selection" in r.results), None)
@@ -503,20 +497,19 @@ def curves(folders: Sequence[str | Path], path: Path, *, metric: str | None, tit
         raise ValueError("No run has finished, so no results.json names the selection metric; give --metric val/NAME.")
     keys = ["method.name", *distinguishing_keys(runs, ["method.name"], None)]
     plt = _pyplot()
-    figure, panels = plt.subplots(1, 2, figsize=(10, 4))
+    figure, panels = plt.subplots(1, 2, figsize=(10, 4 + 0.15 * len(runs)), layout="constrained")
     for (row, _), members in seeds_by_cell(runs, keys, None).items():
         for run in members:
             rows = read_metrics(run.path / "metrics.jsonl")
             for axes, name in zip(panels, ("train/loss", metric)):
-                steps = [r["step"] for r in rows if name in r]
-                axes.plot(steps, [r[name] for r in rows if name in r], label=f"{row} seed={run.config.get(SEED_KEY)}")
+                logged = [r for r in rows if name in r]
+                label = f"{row} seed={run.config.get(SEED_KEY)}"
+                axes.plot([r["step"] for r in logged], [r[name] for r in logged], marker=".", label=label)
     for axes, name in zip(panels, ("train/loss", metric)):
-        axes.set_xlabel("step (optimizer updates)")
-        axes.set_ylabel(name)
+        axes.set(xlabel="step (optimizer updates)", ylabel=name)
         axes.grid(True, alpha=0.3)
-    panels[1].legend(fontsize=7)
+    figure.legend(*panels[0].get_legend_handles_labels(), loc="outside lower center", fontsize=7)
     figure.suptitle(title)
-    figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=150)
     plt.close(figure)

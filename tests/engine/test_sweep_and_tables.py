@@ -202,6 +202,11 @@ def test_run_select_and_finals_through_the_real_loop(tmp_path, capsys):
     capsys.readouterr()
     assert sweeps.main(["plan", path, "--stage", "final"]) == 0
     assert capsys.readouterr().out.count("done ") == 2
+    # the README's toy table and curves, on these real run folders
+    assert tables.main([str(tmp_path / "runs"), "--scale", "100", "--out", str(tmp_path / "toy")]) == 0
+    assert "Rows differ in: method.name, train.lr." in capsys.readouterr().out
+    assert tables.main(["curves", str(tmp_path / "runs"), "--out", str(tmp_path / "toy_curves")]) == 0
+    assert (tmp_path / "toy_curves.png").stat().st_size > 0
 
 
 def fake_run(root, method: str, task: str, seed: int, score: float, params: int) -> None:
