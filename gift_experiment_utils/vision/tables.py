@@ -10,7 +10,7 @@ for VTAB the group means Natural (7), Specialized (4), Structured (8) and the me
 7/4/8-weighted, as the paper). Also per row: Params (trainable parameters outside the head), Params % (of the
 backbone, the paper's column) and the peak memory (`torch.cuda.max_memory_allocated`, GB; the CPU's max RSS
 when there was no GPU, marked *). `--paper` adds the paper's row of each sweep's experiment config (its
-`# Paper (...): {...}` header line). Writes PREFIX.md, .csv and .png. `sweep select` must have run.
+`# paper: {...}` header line), below ours. Writes PREFIX.md, .csv and .png. `sweep select` must have run.
 """
 
 from __future__ import annotations
@@ -45,10 +45,9 @@ def benchmark_table(sweep_files: Sequence[str], overrides: Sequence[str] = (), *
         columns=list(FGVC_DATASETS if fgvc else VTAB_TASKS),
         memory=True,
     )
-    for path in sweep_files if paper else ():
+    for path in sweep_files if paper else []:
         config = Sweep(path, overrides).config_path
-        found = read_paper(config)
-        if found:
+        if found := read_paper(config):  # rows the paper does not have (full, linear, lora_qkv) have no line
             table.add_reference(*found, source=str(config))
     table.rename({name: row.title for name, row in FGVC_DATASETS.items()} if fgvc else GROUP_TITLES)
     return table
