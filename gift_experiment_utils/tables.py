@@ -124,6 +124,8 @@ def collect(roots: Sequence[str | Path]) -> list[RunResult]:
     """Every finished run (results.json + config.yaml) under `roots`."""
     runs = []
     for root in roots:
+        if not Path(root).is_dir():
+            raise ValueError(f"{root} is not a folder; give folders that hold run folders (results.json).")
         runs += [_run(results.parent) for results in sorted(Path(root).rglob("results.json"))]
     if not runs:
         raise ValueError(f"No finished runs (results.json) under {[str(r) for r in roots]}.")

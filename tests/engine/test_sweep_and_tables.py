@@ -264,6 +264,8 @@ def test_tables_explain_a_missing_metric(tmp_path, capsys):
     fake_run(tmp_path, "gift", "cola", 42, 0.8, 10)
     assert tables.main([str(tmp_path), "--metric", "test/f1", "--out", str(tmp_path / "t")]) == 2
     assert "has no metric 'test/f1'" in capsys.readouterr().err
+    assert tables.main([str(tmp_path), str(tmp_path / "gfit"), "--out", str(tmp_path / "t")]) == 2  # a typo
+    assert "gfit is not a folder" in capsys.readouterr().err
 
 
 def test_tables_report_the_median_over_seeds(tmp_path):
