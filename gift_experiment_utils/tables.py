@@ -2,19 +2,31 @@
 
     python -m gift_experiment_utils.tables runs/glue/roberta_base --col task.name --metric auto \\
         --row method.name --row method.rank --scale 100 --out results/glue_base
+    python -m gift_experiment_utils.tables runs/language_modeling/llama1_7b/math --metric 'test/{}/accuracy' \\
+        --columns AQuA gsm8k mawps SVAMP --percent-of total --scale 100 --out results/llama1_7b_math
+    python -m gift_experiment_utils.tables curves runs/toy/toy --out results/toy_curves
 
 writes results/glue_base.md (Markdown), .csv and .png (average score against trainable parameters, log
-scale, one labelled point per row, like the paper's figure). Columns: one per value of `--col`, then
-`--group NAME=col,col` means (e.g. VTAB's Natural / Specialized / Structured), then `Avg` (over all task
-columns), `Params` (trainable parameters outside the head) and `Params %` (of the backbone without head).
+scale, one labelled point per row with the std over seeds of its average as error bar). Columns: one per
+value of `--col`, or, with `{}` in `--metric`, one per metric name that matches (one run holds every column:
+`test/{}/accuracy` makes a column of each eval set); `--columns` picks and orders them. Then `--group
+NAME=col,col` means (e.g. VTAB's Natural / Specialized / Structured), `Avg` (over all columns), `Params`
+(trainable parameters outside the head) and `Params %` (of the backbone without head; `--percent-of total`:
+of backbone + adapter, the convention of the LLM tables the paper copies its baselines from).
 `--stat median` shows each cell's median over seeds [min, max] instead of mean ± std (the GLUE baselines
 of LoRA/VeRA report medians); `Avg` then averages the medians.
 `--metric auto` takes, per run, `test/<selection metric>` if the run has a test score, else
 `best_val/<selection metric>` (GLUE reports the best validation score).
+`curves` plots train/loss and a validation metric against the step from each run's metrics.jsonl, one
+line per run, into PREFIX.png.
 
 A cell averages the seeds of one experiment only. Rows are named by `--row` (default `method.name`) plus
 every config key that differs between runs those keys would otherwise put in one cell (another rank, another
 epoch count), and the Markdown says which keys tell the rows apart and how many seeds each cell has.
+Reference rows (the paper's numbers) come from the header of an experiment config, one line
+`# paper: {row: NAME, <column or group>: value, avg: value, params_percent: value, memory_gb: value}`: a YAML
+mapping inside a comment, so the numbers are written once, beside the command, and are no part of a run's
+identity (`read_paper`, `Table.add_reference`).
 """
 
 from __future__ import annotations
@@ -23,14 +35,24 @@ import argparse
 import csv
 import io
 import json
+import re
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean, median, stdev
 from typing import Any
 
-from .tracking import SEED_KEY, flatten, identity, read_json, read_yaml
+import yaml
+
+from .tracking import SEED_KEY, flatten, identity, read_json, read_metrics, read_yaml
+
+# --percent-of: which results.json entry is the Params % column
+PERCENT_OF = {"backbone": "method_percent", "total": "method_percent_of_total"}
+MEMORY = "Peak mem (GB)"
+# a reference row's keys that are not columns or groups, and the column each one fills
+REFERENCE_KEYS = {"avg": "Avg", "params_percent": "Params %", "memory_gb": MEMORY}
 
 
 @dataclass
@@ -51,10 +73,30 @@ class RunResult:
             name = f"test/{selected}" if f"test/{selected}" in metrics else f"best_val/{selected}"
         return metrics.get(name)
 
+    def scores(self, metric: str, column: str) -> dict[str, float]:
+        """{column: score}: `metric` in `column`; with `{}` in `metric`, every metric it matches, in the column
+        its `{}` part names (`test/{}/accuracy`: test/boolq/accuracy is column boolq)."""
+        if "{}" in metric:
+            head, tail = metric.split("{}", 1)
+            found = {
+                name[len(head) : len(name) - len(tail)]: value
+                for name, value in self.results["metrics"].items()
+                if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail)
+            }
+        else:
+            value = self.metric(metric)
+            found = {} if value is None else {column: value}
+        if not found:
+            raise ValueError(
+                f"{self.path}/results.json has no metric {metric!r}; it has {sorted(self.results['metrics'])}."
+            )
+        return found
+
 
 @dataclass
 class Cell:
     values: list[float] = field(default_factory=list)
+    seeds: list[Any] = field(default_factory=list)  # of the values, in order
 
     @property
     def mean(self) -> float:
@@ -78,21 +120,49 @@ class Cell:
         return f"{self.mean:.2f} ± {self.std:.2f}"
 
 
-def collect(roots: list[str | Path]) -> list[RunResult]:
+def collect(roots: Sequence[str | Path]) -> list[RunResult]:
     """Every finished run (results.json + config.yaml) under `roots`."""
     runs = []
     for root in roots:
-        for results in sorted(Path(root).rglob("results.json")):
-            config_file = results.parent / "config.yaml"
-            if not config_file.is_file():
-                raise ValueError(
-                    f"{results} has no config.yaml beside it, so nothing says which experiment it belongs to; "
-                    "move that folder out of the table's roots."
-                )
-            runs.append(RunResult(results.parent, flatten(read_yaml(config_file)), read_json(results)))
+        if not Path(root).is_dir():
+            raise ValueError(f"{root} is not a folder; give folders that hold run folders (results.json).")
+        runs += [_run(results.parent) for results in sorted(Path(root).rglob("results.json"))]
     if not runs:
         raise ValueError(f"No finished runs (results.json) under {[str(r) for r in roots]}.")
     return runs
+
+
+def _run(folder: Path) -> RunResult:
+    """The run in `folder`: its config.yaml, and results.json once it has finished."""
+    if not (folder / "config.yaml").is_file():
+        raise ValueError(
+            f"{folder} has no config.yaml beside its results, so nothing says which experiment it belongs to; "
+            "move that folder out of the table's roots."
+        )
+    results = folder / "results.json"
+    return RunResult(
+        folder, flatten(read_yaml(folder / "config.yaml")), read_json(results) if results.is_file() else {}
+    )
+
+
+def final_runs(sweep_files: Sequence[str | Path], overrides: Sequence[str] = ()) -> tuple[list[RunResult], list[Path]]:
+    """(finished final runs, final runs still missing) of the given sweeps (with the command-line overrides
+    their runs had); a sweep must have been selected."""
+    from .sweep import Sweep
+
+    done, missing = [], []
+    for path in sweep_files:
+        sweep = Sweep(path, overrides)
+        for planned in sweep.final_runs(sweep.read_selection()):
+            (done if planned.done() else missing).append(planned.run.path)
+    if not done:
+        raise ValueError(f"None of the final runs of {len(sweep_files)} sweep(s) has finished (e.g. {missing[:1]}).")
+    if missing:
+        print(
+            f"# {len(missing)} final runs not finished yet (e.g. {missing[0]}); their cells have fewer seeds.",
+            file=sys.stderr,
+        )
+    return collect(done), missing
 
 
 def row_label(run: RunResult, keys: list[str]) -> str:
@@ -159,14 +229,59 @@ class Table:
     scale: float
     row_keys: list[str] = field(default_factory=list)  # the config keys that tell the rows apart
     statistic: str = "mean"  # of a cell's seeds: "mean" (± std) or "median" (GLUE's LoRA/VeRA rows are medians)
+    memory: dict[str, tuple[float, bool]] | None = None  # row -> (peak GB over its runs, measured on a CPU)
+    reference: dict[str, dict[str, float]] = field(default_factory=dict)  # label -> given numbers (the paper)
 
     def value(self, row: str, column: str) -> Cell | None:
         return self.cells.get((row, column))
 
+    def score(self, row: str, column: str) -> float | None:
+        """The cell's statistic (mean or median), or a reference row's number."""
+        if row in self.reference:
+            return self.reference[row].get(column)
+        cell = self.value(row, column)
+        return cell.summary(self.statistic) if cell else None
+
     def average(self, row: str, columns: list[str]) -> float | None:
-        """Mean over `columns` of the per-column statistic (mean or median); None unless every column has one."""
-        cells = [self.value(row, c) for c in columns]
-        return mean(c.summary(self.statistic) for c in cells) if all(cells) else None
+        """Mean over `columns` of the per-column statistic; None unless every column has one."""
+        scores = [self.score(row, c) for c in columns]
+        return mean(scores) if scores and None not in scores else None
+
+    def averages(self, row: str) -> dict[str, float | None]:
+        """Each group's mean, then Avg over every column; a reference row's own numbers where it gives them
+        (the paper gives VTAB's group means, not its tasks)."""
+        given = self.reference.get(row, {})
+        return {
+            name: given.get(name, self.average(row, cs)) for name, cs in (*self.groups.items(), ("Avg", self.columns))
+        }
+
+    def seed_averages(self, row: str) -> list[float]:
+        """The row's Avg seed by seed, over the seeds every column has (their std is the plot's error bar)."""
+        cells = [self.value(row, c) for c in self.columns]
+        if not cells or not all(cells):
+            return []
+        common = set(cells[0].seeds).intersection(*(c.seeds for c in cells))
+        return [mean(c.values[c.seeds.index(seed)] for c in cells) for seed in sorted(common, key=str)]
+
+    def add_reference(self, label: str, values: dict[str, float], *, source: str) -> None:
+        """A row of given numbers (keys: columns, groups, avg, params_percent, memory_gb), shown below the runs."""
+        renamed = {REFERENCE_KEYS.get(key, key): value for key, value in values.items()}
+        allowed = {*self.columns, *self.groups, *REFERENCE_KEYS.values()}
+        unknown = sorted(set(renamed) - allowed)
+        if unknown:
+            raise ValueError(
+                f"{source}: the paper's row names {unknown}, which are not columns of this table; "
+                f"use {sorted({*self.columns, *self.groups, *REFERENCE_KEYS})}."
+            )
+        self.reference[label] = renamed
+
+    def rename(self, names: dict[str, str]) -> None:
+        """Show columns and groups under other names (the paper's dataset titles); others keep theirs."""
+        new = lambda name: names.get(name, name)  # noqa: E731
+        self.columns = [new(c) for c in self.columns]
+        self.cells = {(row, new(c)): cell for (row, c), cell in self.cells.items()}
+        self.groups = {new(g): [new(c) for c in columns] for g, columns in self.groups.items()}
+        self.reference = {row: {new(k): v for k, v in values.items()} for row, values in self.reference.items()}
 
 
 def build_table(
@@ -178,33 +293,54 @@ def build_table(
     scale: float = 1.0,
     groups: dict[str, list[str]] | None = None,
     statistic: str = "mean",
+    columns: list[str] | None = None,
+    percent_of: str = "backbone",
+    memory: bool = False,
 ) -> Table:
     """One cell per (row, column): the mean ± std (or the median) over the seeds of one experiment.
 
     Rows are named by `row_keys` plus every key that differs between runs those keys alone would put in one cell
     (`distinguishing_keys`), so a cell never averages two experiments. Two runs of the same experiment and seed
-    (a copied folder, overlapping roots) are an error rather than counted twice.
+    (a copied folder, overlapping roots) are an error rather than counted twice. Columns are the values of
+    `col_key`, or with `{}` in `metric` the metric names it matches (`RunResult.scores`); `columns` picks and
+    orders them (default: every one found, sorted). `percent_of` is the denominator of Params % ("backbone" or
+    "total": backbone + adapter); `memory` adds the peak memory of each row's runs.
     """
+    if statistic not in ("mean", "median"):
+        raise ValueError(f"statistic {statistic!r}: choose 'mean' (± std over seeds) or 'median'.")
+    if percent_of not in PERCENT_OF:
+        raise ValueError(f"percent_of {percent_of!r}: choose one of {sorted(PERCENT_OF)}.")
+    if col_key and "{}" in metric:
+        raise ValueError(f"--metric {metric!r} makes the columns from metric names; drop --col {col_key}.")
     row_keys = [*row_keys, *distinguishing_keys(runs, row_keys, col_key)]
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
     params: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    peaks: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for (row, column), members in seeds_by_cell(runs, row_keys, col_key).items():
         for run in members:
-            value = run.metric(metric)
-            if value is None:
-                raise ValueError(
-                    f"{run.path}/results.json has no metric {metric!r}; it has {sorted(run.results['metrics'])}."
-                )
-            cells[(row, column)].values.append(value * scale)
-            counted = (run.results["params"]["method"], run.results["params"]["method_percent"])
+            for name, value in run.scores(metric, column).items():
+                if columns is None or name in columns:
+                    cells[(row, name)].values.append(value * scale)
+                    cells[(row, name)].seeds.append(run.config.get(SEED_KEY))
+            counted = (run.results["params"]["method"], _percent(run, percent_of))
             if counted not in params[row]:
                 params[row].append(counted)
+            if "peak_memory_mb" in run.results:
+                peaks[row].append(
+                    (run.results["peak_memory_mb"] / 1024, run.results.get("peak_memory_kind") == "cpu_max_rss")
+                )
     rows = list(dict.fromkeys(row_label(r, row_keys) for r in runs))
-    columns = sorted({c for _, c in cells})
-    if statistic not in ("mean", "median"):
-        raise ValueError(f"statistic {statistic!r}: choose 'mean' (± std over seeds) or 'median'.")
+    found = sorted({c for _, c in cells})
+    peak = {row: (max(gb for gb, _ in p), any(cpu for _, cpu in p)) for row, p in peaks.items()} if memory else None
     params_of = {r: sorted(p) for r, p in params.items()}
-    return Table(rows, columns, groups or {}, dict(cells), params_of, scale, row_keys, statistic)
+    return Table(rows, columns or found, groups or {}, dict(cells), params_of, scale, row_keys, statistic, peak)
+
+
+def _percent(run: RunResult, percent_of: str) -> float:
+    key = PERCENT_OF[percent_of]
+    if key not in run.results["params"]:
+        raise ValueError(f"{run.path}/results.json has no params.{key} (Params % of the {percent_of}).")
+    return run.results["params"][key]
 
 
 def _format_count(count: float) -> str:
@@ -219,18 +355,27 @@ def _params_text(values: list[tuple[float, float]]) -> tuple[str, str]:
     return f"{_format_count(low)}–{_format_count(high)}", f"{low_percent:.4f}–{high_percent:.4f}"
 
 
+def _number(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
 def _records(table: Table) -> list[list[str]]:
-    header = ["Method", "Params", "Params %", *table.columns, *table.groups, "Avg"]
-    lines = [header]
+    memory = [MEMORY] if table.memory is not None else []
+    lines = [["Method", "Params", "Params %", *memory, *table.columns, *table.groups, "Avg"]]
     for row in table.rows:
         line = [row, *_params_text(table.params[row])]
+        if table.memory is not None:
+            gb, cpu = table.memory.get(row, (None, False))
+            line.append(_number(gb, 3) + ("*" if cpu else ""))
         for column in table.columns:
             cell = table.value(row, column)
             line.append(cell.text(table.statistic) if cell else "—")
-        for columns in (*table.groups.values(), table.columns):
-            average = table.average(row, columns)
-            line.append(f"{average:.2f}" if average is not None else "—")
-        lines.append(line)
+        lines.append(line + [_number(v) for v in table.averages(row).values()])
+    for row, given in table.reference.items():
+        line = [f"{row} (paper)", "", _number(given.get("Params %"), 4)]
+        line += [_number(given.get(MEMORY), 3)] if memory else []
+        line += [_number(table.score(row, c)) for c in table.columns]
+        lines.append(line + [_number(v) for v in table.averages(row).values()])
     return lines
 
 
@@ -242,6 +387,8 @@ def to_markdown(table: Table) -> str:
     notes = [f"Rows differ in: {', '.join(table.row_keys)}." if table.row_keys else ""]
     what = "median [min, max]" if table.statistic == "median" else "mean ± std"
     notes.append(f"Seeds per cell: {', '.join(map(str, seeds))} ({what} over seeds).")
+    if table.memory and any(cpu for _, cpu in table.memory.values()):
+        notes.append("* peak resident memory of a CPU run, not GPU memory.")
     return "\n".join(out) + "\n\n" + " ".join(n for n in notes if n) + "\n"
 
 
@@ -249,37 +396,54 @@ def to_csv(table: Table) -> str:
     """Machine-readable: mean and std as separate columns, number of seeds, raw parameter counts."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["method", "params", "params_percent", "column", "mean", "std", "median", "num_seeds"])
-    for row in table.rows:
-        count, percent = table.params[row][-1]
+    memory = ["peak_memory_gb"] if table.memory is not None else []
+    writer.writerow(["method", "params", "params_percent", "column", "mean", "std", "median", "num_seeds", *memory])
+    for row in [*table.rows, *table.reference]:
+        given = table.reference.get(row)
+        if given is not None:
+            lead = [f"{row} (paper)", "", given.get("Params %", "")]
+            tail = [given.get(MEMORY, "")] if memory else []
+        else:
+            count, percent = table.params[row][-1]
+            lead = [row, int(count), percent]
+            tail = [table.memory.get(row, ("",))[0]] if memory else []
         for column in table.columns:
-            cell = table.value(row, column)
+            cell, score = table.value(row, column), table.score(row, column)
             if cell:
-                writer.writerow([row, int(count), percent, column, cell.mean, cell.std, cell.median, len(cell.values)])
-        for name, columns in (*table.groups.items(), ("Avg", table.columns)):
-            average = table.average(row, columns)
+                writer.writerow([*lead, column, cell.mean, cell.std, cell.median, len(cell.values), *tail])
+            elif score is not None:
+                writer.writerow([*lead, column, score, "", "", "", *tail])
+        for name, average in table.averages(row).items():
             if average is not None:
-                writer.writerow([row, int(count), percent, name, average, "", "", ""])
+                writer.writerow([*lead, name, average, "", "", "", *tail])
     return buffer.getvalue()
 
 
-def plot(table: Table, path: Path, *, title: str) -> None:
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot(table: Table, path: Path, *, title: str) -> None:
+    """Avg against trainable parameters (log x), one labelled point per row, error bar: std over seeds of Avg."""
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(6, 4))
     for row in table.rows:
         average = table.average(row, table.columns)
         count = table.params[row][-1][0]
         if average is None or count <= 0:
             continue
-        axes.scatter(count, average, s=40)
+        per_seed = table.seed_averages(row)
+        spread = stdev(per_seed) if len(per_seed) > 1 else 0.0
+        axes.errorbar(count, average, yerr=spread, fmt="o", capsize=3)
         axes.annotate(row, (count, average), textcoords="offset points", xytext=(5, 4), fontsize=8)
     axes.set_xscale("log")
     axes.set_xlabel("trainable parameters (head excluded, log scale)")
-    axes.set_ylabel("average score")
+    axes.set_ylabel("average score (error bar: std over seeds)")
     axes.set_title(title)
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
@@ -290,11 +454,67 @@ def plot(table: Table, path: Path, *, title: str) -> None:
 def write(table: Table, prefix: str | Path, *, title: str) -> list[Path]:
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    paths = [prefix.with_suffix(".md"), prefix.with_suffix(".csv"), prefix.with_suffix(".png")]
+    paths = [Path(f"{prefix}.md"), Path(f"{prefix}.csv"), Path(f"{prefix}.png")]
     paths[0].write_text(f"## {title}\n\n" + to_markdown(table))
     paths[1].write_text(to_csv(table))
     plot(table, paths[2], title=title)
     return paths
+
+
+def publish(table: Table, prefix: str | Path, *, title: str | None = None) -> int:
+    """Write PREFIX.md, .csv and .png, print the Markdown and what was written; the exit status of a table CLI."""
+    paths = write(table, prefix, title=title or Path(prefix).name)
+    print(to_markdown(table), end="")
+    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
+
+
+def read_paper(config: str | Path) -> tuple[str, dict[str, float]] | None:
+    """(row name, numbers) of an experiment config's `# paper: {row: NAME, key: value, ...}` header line;
+    None when it has none (a row the paper does not have)."""
+    for number, line in enumerate(Path(config).read_text().splitlines(), 1):
+        found = re.match(r"#\s*paper:\s*(\{.*\})\s*$", line)
+        if not found:
+            continue
+        try:
+            values = yaml.safe_load(found.group(1))
+        except yaml.YAMLError as error:
+            raise ValueError(f"{config} line {number}: the paper's row is not a YAML mapping ({error}).") from error
+        label = values.pop("row", None)
+        if not isinstance(label, str) or not all(isinstance(v, (int, float)) for v in values.values()):
+            raise ValueError(
+                f"{config} line {number}: write the paper's row as {{row: NAME, column: number, ...}}, got {line!r}."
+            )
+        return label, values
+    return None
+
+
+def curves(folders: Sequence[str | Path], path: Path, *, metric: str | None, title: str) -> None:
+    """train/loss and `metric` (default: the runs' selection metric) against the step, one line per run."""
+    runs = [_run(file.parent) for folder in folders for file in sorted(Path(folder).rglob("metrics.jsonl"))]
+    if not runs:
+        raise ValueError(f"No run folders (metrics.jsonl) under {[str(f) for f in folders]}.")
+    metric = metric or next((r.results["selection"]["metric"] for r in runs if "selection" in r.results), None)
+    if metric is None:
+        raise ValueError("No run has finished, so no results.json names the selection metric; give --metric val/NAME.")
+    keys = ["method.name", *distinguishing_keys(runs, ["method.name"], None)]
+    plt = _pyplot()
+    figure, panels = plt.subplots(1, 2, figsize=(10, 4 + 0.15 * len(runs)), layout="constrained")
+    for (row, _), members in seeds_by_cell(runs, keys, None).items():
+        for run in members:
+            rows = read_metrics(run.path / "metrics.jsonl")
+            for axes, name in zip(panels, ("train/loss", metric)):
+                logged = [r for r in rows if name in r]
+                label = f"{row} seed={run.config.get(SEED_KEY)}"
+                axes.plot([r["step"] for r in logged], [r[name] for r in logged], marker=".", label=label)
+    for axes, name in zip(panels, ("train/loss", metric)):
+        axes.set(xlabel="step (optimizer updates)", ylabel=name)
+        axes.grid(True, alpha=0.3)
+    figure.legend(*panels[0].get_legend_handles_labels(), loc="outside lower center", fontsize=7)
+    figure.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=150)
+    plt.close(figure)
 
 
 def _groups(specs: list[str]) -> dict[str, list[str]]:
@@ -307,22 +527,57 @@ def _groups(specs: list[str]) -> dict[str, list[str]]:
     return groups
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m gift_experiment_utils.tables", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("roots", nargs="+", help="folders searched for run folders (results.json)")
     parser.add_argument("--row", action="append", help="config key(s) naming a row (default: method.name)")
     parser.add_argument("--col", default=None, help="config key naming a column, e.g. task.name")
-    parser.add_argument("--metric", default="auto", help="results.json metric, e.g. test/accuracy (default: auto)")
+    parser.add_argument(
+        "--metric", default="auto", help="results.json metric, e.g. test/accuracy, or test/{}/accuracy (default: auto)"
+    )
+    parser.add_argument("--columns", nargs="+", help="the columns to show, in order (default: every one, sorted)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply scores (100 for percent)")
     parser.add_argument("--group", action="append", default=[], help="NAME=col1,col2: a group-mean column")
+    parser.add_argument(
+        "--percent-of",
+        choices=sorted(PERCENT_OF),
+        default="backbone",
+        help="Params %%: of the backbone, or of backbone + adapter",
+    )
     parser.add_argument("--out", required=True, help="output prefix: writes PREFIX.md, .csv, .png")
     parser.add_argument(
         "--stat", choices=["mean", "median"], default="mean", help="per cell: mean ± std over seeds, or the median"
     )
     parser.add_argument("--title", default=None)
+    return parser.parse_args(argv)
+
+
+def _curves_main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m gift_experiment_utils.tables curves", description="Loss and metric curves from metrics.jsonl."
+    )
+    parser.add_argument("folders", nargs="+", help="a run folder, or a folder of run folders (an experiment)")
+    parser.add_argument("--metric", help="the validation metric to plot (default: the runs' selection metric)")
+    parser.add_argument("--out", required=True, help="output prefix: writes PREFIX.png")
+    parser.add_argument("--title", default=None)
     args = parser.parse_args(argv)
+    path = Path(f"{args.out}.png")
+    try:
+        curves(args.folders, path, metric=args.metric, title=args.title or Path(args.out).name)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["curves"]:
+        return _curves_main(argv[1:])
+    args = parse_args(argv)
     try:
         runs = collect(args.roots)
         groups = _groups(args.group)
@@ -334,17 +589,21 @@ def main(argv: list[str] | None = None) -> int:
             scale=args.scale,
             groups=groups,
             statistic=args.stat,
+            columns=args.columns,
+            percent_of=args.percent_of,
         )
         unknown = sorted({c for cs in groups.values() for c in cs} - set(table.columns))
         if unknown:
             raise ValueError(f"--group names columns {unknown} that no run has; columns are {table.columns}.")
+        found = {column for _, column in table.cells}
+        if args.columns and set(args.columns) - found:
+            raise ValueError(
+                f"--columns names {sorted(set(args.columns) - found)}, which no run has; columns are {sorted(found)}."
+            )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    paths = write(table, args.out, title=args.title or Path(args.out).name)
-    print(to_markdown(table), end="")
-    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
-    return 0
+    return publish(table, args.out, title=args.title)
 
 
 if __name__ == "__main__":

@@ -16,27 +16,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
-from ..sweep import Sweep
-from ..tables import RunResult, Table, build_table, collect, to_markdown, write
+from ..tables import RunResult, Table, build_table, final_runs, publish
 from .tasks import ALL_ORDER, DISPLAY_NAMES, PAPER_ORDER
 
 PAPER_AVERAGE = "Avg (paper 6)"
-
-
-def final_runs(sweep_files: list[str | Path], overrides: Sequence[str] = ()) -> tuple[list[RunResult], list[Path]]:
-    """(finished final runs, final runs still missing) of the given sweeps (with the command-line overrides
-    their runs had); a sweep must have been selected."""
-    done, missing = [], []
-    for path in sweep_files:
-        sweep = Sweep(path, overrides)
-        for planned in sweep.final_runs(sweep.read_selection()):
-            (done if planned.done() else missing).append(planned.run.path)
-    if not done:
-        raise ValueError(f"None of the final runs of {len(sweep_files)} sweep(s) has finished (e.g. {missing[:1]}).")
-    return collect(done), missing
 
 
 def glue_table(runs: list[RunResult], *, statistic: str = "mean") -> Table:
@@ -48,11 +32,9 @@ def glue_table(runs: list[RunResult], *, statistic: str = "mean") -> Table:
         scale=100.0,
         statistic=statistic,
     )
-    order = [name for name in (*PAPER_ORDER, *ALL_ORDER) if name in table.columns]
-    order = list(dict.fromkeys(order)) + [c for c in table.columns if c not in order]
-    display = {name: DISPLAY_NAMES.get(name, name) for name in order}
-    table.cells = {(row, display[column]): cell for (row, column), cell in table.cells.items()}
-    table.columns = [display[name] for name in order]
+    order = [name for name in dict.fromkeys((*PAPER_ORDER, *ALL_ORDER)) if name in table.columns]
+    table.columns = order + [c for c in table.columns if c not in order]
+    table.rename(DISPLAY_NAMES)
     paper_columns = [DISPLAY_NAMES[name] for name in PAPER_ORDER]
     if set(paper_columns) <= set(table.columns) and len(table.columns) > len(paper_columns):
         table.groups = {PAPER_AVERAGE: paper_columns}
@@ -74,20 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        runs, missing = final_runs(args.sweeps, args.overrides)
+        runs, _ = final_runs(args.sweeps, args.overrides)
         table = glue_table(runs, statistic=args.stat)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if missing:
-        print(
-            f"# {len(missing)} final runs not finished yet (e.g. {missing[0]}); their cells have fewer seeds.",
-            file=sys.stderr,
-        )
-    paths = write(table, args.out, title=args.title or Path(args.out).name)
-    print(to_markdown(table), end="")
-    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
-    return 0
+    return publish(table, args.out, title=args.title)
 
 
 if __name__ == "__main__":

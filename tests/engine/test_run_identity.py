@@ -10,7 +10,6 @@ import yaml
 
 from gift_experiment_utils import sweep as sweeps
 from gift_experiment_utils import tables
-from gift_experiment_utils.language_modeling import table as lm_table
 from gift_experiment_utils.loading import config_to_dict, load_config
 from gift_experiment_utils.run import main
 from gift_experiment_utils.task import get_task_class
@@ -165,10 +164,10 @@ def test_tables_never_average_two_experiments(tmp_path):
     markdown = tables.to_markdown(table)
     assert "Rows differ in: method.name, method.rank, train.epochs." in markdown
     assert "| gift rank=8 epochs=10 | 100 | 0.0100 | 70.00 ± 14.14 | 70.00 |" in markdown
-    # the LM table groups the same way (one row per experiment, its seeds averaged)
-    rows = lm_table.collect(root)
-    assert sorted(rows) == ["gift rank=4 epochs=10", "gift rank=8 epochs=10", "gift rank=8 epochs=2"]
-    assert len(rows["gift rank=8 epochs=10"]) == 2
+    # columns from metric names (the LM table: one run holds every eval set) group rows the same way
+    lm = tables.build_table(tables.collect([root]), row_keys=["method.name"], col_key=None, metric="test/{}/accuracy")
+    assert lm.rows == table.rows and lm.columns == ["cola"]
+    assert lm.value("gift rank=8 epochs=10", "cola").values == [0.8, 0.6]
 
 
 def test_tables_refuse_one_run_counted_twice(tmp_path):

@@ -6,6 +6,7 @@ import json
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -201,6 +202,11 @@ def test_run_select_and_finals_through_the_real_loop(tmp_path, capsys):
     capsys.readouterr()
     assert sweeps.main(["plan", path, "--stage", "final"]) == 0
     assert capsys.readouterr().out.count("done ") == 2
+    # the README's toy table and curves, on these real run folders
+    assert tables.main([str(tmp_path / "runs"), "--scale", "100", "--out", str(tmp_path / "toy")]) == 0
+    assert "Rows differ in: method.name, train.lr." in capsys.readouterr().out
+    assert tables.main(["curves", str(tmp_path / "runs"), "--out", str(tmp_path / "toy_curves")]) == 0
+    assert (tmp_path / "toy_curves.png").stat().st_size > 0
 
 
 def fake_run(root, method: str, task: str, seed: int, score: float, params: int) -> None:
@@ -258,6 +264,8 @@ def test_tables_explain_a_missing_metric(tmp_path, capsys):
     fake_run(tmp_path, "gift", "cola", 42, 0.8, 10)
     assert tables.main([str(tmp_path), "--metric", "test/f1", "--out", str(tmp_path / "t")]) == 2
     assert "has no metric 'test/f1'" in capsys.readouterr().err
+    assert tables.main([str(tmp_path), str(tmp_path / "gfit"), "--out", str(tmp_path / "t")]) == 2  # a typo
+    assert "gfit is not a folder" in capsys.readouterr().err
 
 
 def test_tables_report_the_median_over_seeds(tmp_path):
@@ -276,3 +284,105 @@ def test_tables_report_the_median_over_seeds(tmp_path):
     assert tables.main([str(tmp_path / "runs"), "--col", "task.name", "--stat", "median", "--out", str(out)]) == 0
     row = out.with_suffix(".csv").read_text().splitlines()[1].split(",")
     assert row[:4] == ["gift", "1000", "0.1", "cola"] and float(row[6]) == 0.8 and row[7] == "3"
+
+
+def fake_lm_run(root, method: str, seed: int, scores: dict[str, float], params: int) -> None:
+    """A run that holds every column: test/<set>/accuracy per eval set, and its training curve."""
+    folder = root / f"{method}_{seed}"
+    folder.mkdir(parents=True)
+    config = {"method": {"name": method}, "task": {"name": "math"}, "experiment": {"seed": seed}}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    metrics = {f"test/{name}/accuracy": score for name, score in scores.items()}
+    backbone = 1_000_000
+    write_json(
+        folder / "results.json",
+        {
+            "metrics": {**metrics, "test/accuracy": sum(scores.values()) / len(scores)},
+            "selection": {"metric": "val/accuracy"},
+            "params": {
+                "method": params,
+                "backbone": backbone,
+                "method_percent": 100 * params / backbone,
+                "method_percent_of_total": 100 * params / (backbone + params),
+            },
+        },
+    )
+    rows = [{"step": s, "epoch": s / 2, "train/loss": 2.0 / s} for s in (1, 2, 3, 4)]
+    rows += [{"step": s, "epoch": s / 2, "val/accuracy": 0.2 * s} for s in (2, 4)]
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_tables_take_columns_from_metric_names(tmp_path):
+    """The LM table: one run holds every eval set; columns picked and ordered, Params % of backbone + adapter."""
+    for seed, aqua in zip((42, 43), (0.2, 0.4)):
+        fake_lm_run(tmp_path / "runs", "gift", seed, {"AQuA": aqua, "gsm8k": 0.5, "SVAMP": 0.6}, 1000)
+    fake_lm_run(tmp_path / "runs", "lora", 42, {"AQuA": 0.1, "gsm8k": 0.3}, 100_000)
+    table = tables.build_table(
+        tables.collect([tmp_path / "runs"]),
+        row_keys=["method.name"],
+        col_key=None,
+        metric="test/{}/accuracy",
+        scale=100,
+        columns=["gsm8k", "AQuA"],
+        percent_of="total",
+    )
+    assert table.columns == ["gsm8k", "AQuA"] and table.value("gift", "AQuA").values == pytest.approx([20.0, 40.0])
+    assert table.value("gift", "SVAMP") is None  # not asked for
+    assert table.params["gift"] == [(1000, pytest.approx(100 * 1000 / 1_001_000))]
+    assert table.seed_averages("gift") == pytest.approx([35.0, 45.0])  # the plot's error bar: their std
+    markdown = tables.to_markdown(table)
+    assert markdown.splitlines()[0] == "| Method | Params | Params % | gsm8k | AQuA | Avg |"
+    assert "| gift | 1,000 | 0.0999 | 50.00 ± 0.00 | 30.00 ± 14.14 | 40.00 |" in markdown
+    out = tmp_path / "out" / "math"
+    argv = [str(tmp_path / "runs"), "--metric", "test/{}/accuracy", "--columns", "gsm8k", "AQuA"]
+    assert tables.main([*argv, "--percent-of", "total", "--scale", "100", "--out", str(out)]) == 0
+    for suffix in (".md", ".csv", ".png"):
+        assert Path(f"{out}{suffix}").stat().st_size > 0
+    assert "| gift | 1,000 | 0.0999 |" in Path(f"{out}.md").read_text()
+
+
+def test_tables_refuse_what_names_no_column(tmp_path, capsys):
+    fake_lm_run(tmp_path, "gift", 42, {"AQuA": 0.2}, 10)
+    out = ["--out", str(tmp_path / "t")]
+    assert tables.main([str(tmp_path), "--metric", "test/{}/accuracy", "--columns", "aqua", *out]) == 2
+    assert "--columns names ['aqua'], which no run has; columns are []" in capsys.readouterr().err
+    assert tables.main([str(tmp_path), "--metric", "test/{}/f1", *out]) == 2
+    assert "has no metric 'test/{}/f1'" in capsys.readouterr().err
+    assert tables.main([str(tmp_path), "--metric", "test/{}/accuracy", "--col", "task.name", *out]) == 2
+    assert "makes the columns from metric names; drop --col task.name" in capsys.readouterr().err
+
+
+def test_reference_rows_give_their_numbers_and_average_the_rest(tmp_path):
+    for seed in (42, 43):
+        fake_run(tmp_path / "runs", "gift", "cola", seed, 0.8, 1000)
+        fake_run(tmp_path / "runs", "gift", "rte", seed, 0.6, 1000)
+    runs = tables.collect([tmp_path / "runs"])
+    table = tables.build_table(
+        runs, row_keys=["method.name"], col_key="task.name", metric="auto", scale=100, groups={"first": ["cola"]}
+    )
+    table.add_reference("LoRA", {"cola": 70.0, "rte": 50.0, "params_percent": 0.2}, source="lora.yaml")
+    table.add_reference("VeRA", {"first": 65.0, "avg": 60.0}, source="vera.yaml")
+    table.rename({"cola": "CoLA", "first": "First"})
+    assert table.averages("LoRA") == {"First": 70.0, "Avg": 60.0}  # computed from its columns
+    assert table.averages("VeRA") == {"First": 65.0, "Avg": 60.0}  # as given
+    markdown = tables.to_markdown(table)
+    assert "| LoRA (paper) |  | 0.2000 | 70.00 | 50.00 | 70.00 | 60.00 |" in markdown
+    assert "| VeRA (paper) |  | — | — | — | 65.00 | 60.00 |" in markdown
+    assert "LoRA (paper),,0.2,CoLA,70.0,,," in tables.to_csv(table).splitlines()
+    with pytest.raises(ValueError, match=r"x\.yaml: the paper's row names \['colaa'\], which are not columns"):
+        table.add_reference("X", {"colaa": 1.0}, source="x.yaml")
+
+
+def test_curves_plot_loss_and_the_selection_metric_per_run(tmp_path, capsys):
+    for seed in (42, 43):
+        fake_lm_run(tmp_path / "runs", "gift", seed, {"AQuA": 0.2}, 10)
+    out = tmp_path / "plots" / "gift_curves"
+    assert tables.main(["curves", str(tmp_path / "runs"), "--out", str(out)]) == 0
+    assert Path(f"{out}.png").stat().st_size > 0
+    (tmp_path / "runs" / "gift_42" / "results.json").unlink()  # unfinished runs plot too, given the metric
+    (tmp_path / "runs" / "gift_43" / "results.json").unlink()
+    assert tables.main(["curves", str(tmp_path / "runs"), "--out", str(out)]) == 2
+    assert "give --metric val/NAME" in capsys.readouterr().err
+    assert (
+        tables.main(["curves", str(tmp_path / "runs" / "gift_42"), "--metric", "val/accuracy", "--out", str(out)]) == 0
+    )

@@ -133,13 +133,16 @@ def test_math_suite_one_process_equals_two(tmp_path: Path, tiny_llama_dir: Path)
     assert [p["answer"] for p in aqua] == ["C", "E"]
     assert [(p["file"], p["row"]) for p in aqua] == [("AQuA/test.json", 0), ("AQuA/test.json", 1)]
     assert one["metrics"]["test/unscorable"] == 0 and "test/train_answers_cut" in one["metrics"]
-    from gift_experiment_utils.language_modeling.table import collect, render
+    from gift_experiment_utils import tables
 
-    text = render(collect(runs / "one"), ["AQuA", "gsm8k"])
-    assert text.splitlines()[0] == "| run | AQuA | gsm8k | Avg | Params % | seeds |"
-    assert [line.split(" | ")[0] for line in text.splitlines()[2:]] == ["| gift"]
+    lm = {"row_keys": ["method.name"], "col_key": None, "metric": "test/{}/accuracy", "percent_of": "total"}
+    table = tables.build_table(tables.collect([runs / "one"]), **lm, columns=["AQuA", "gsm8k"], scale=100)
+    text = tables.to_markdown(table)
+    assert text.splitlines()[0] == "| Method | Params | Params % | AQuA | gsm8k | Avg |"
+    assert [line.split(" | ")[0] for line in text.splitlines()[2:4]] == ["| gift", ""]
+    assert table.params["gift"] == [(one["params"]["method"], one["params"]["method_percent_of_total"])]
     with pytest.raises(ValueError, match="same experiment with the same seed"):
-        collect(runs)  # one and two are one experiment and seed (run on 1 and 2 processes): never two seeds
+        tables.build_table(tables.collect([runs]), **lm)  # one and two: one experiment and seed, never two seeds
 
 
 @pytest.mark.parametrize("row", ["llama1_7b/commonsense_gift_qv.yaml", "llama2_7b/ultrafeedback_lora_qv.yaml"])
