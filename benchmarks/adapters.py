@@ -19,7 +19,7 @@ from torch import nn
 
 from benchmarks import harness
 from gift import GIFTConfig, GIFTWrapper
-from gift.fused import form_costs
+from gift.product import form_costs
 
 TRAIN_VARIANTS = ("floor", "gift", "lora", "naive")
 
@@ -197,8 +197,8 @@ class StepFlops:
       lora          3·T·r·(d_in + d_out)                 A x and B(A x); backward: input grad, dA, dB
       gift input    6·T·r·d_in                           ψ x and φ(ψ x); backward: dc, dc ψᵀ, dψ, dφ
       gift gen-B    T·r·(4·d_in + 2·d_out) + d_out·d_in·r  ψ x, G = W φ once a step, G(ψ x); dc = dy G,
-                                                         dc ψᵀ, dψ, dφᵀ = cᵀ (dy W) (the fused node;
-                                                         both GIFT counts come from `gift.fused.form_costs`)
+                                                         dc ψᵀ, dψ, dφᵀ = cᵀ (dy W) (the single autograd node;
+                                                         both GIFT counts come from `gift.product.form_costs`)
       gift          the cheaper of the two, per layer: the rule GIFTLinear applies
       naive         3·T·d_in·d_out + 5·d_out·d_in·r      x ΔWᵀ, its input grad and dΔW; ΔW = (W φ) ψ and 3 grads
     The floor itself costs 2·T·d_in·d_out per layer: forward and input gradient.

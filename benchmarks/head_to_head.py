@@ -8,8 +8,8 @@ ratio of two ratios from two processes and carries the noise of both. Here every
 copy of the same frozen `ProjectionStack` (same weights, same input) in one process, the variants called
 one after another in an order rotated every repeat; a repeat's ratio compares calls seconds apart:
 
-    gift           GIFTLinear as it runs (the fused autograd node, `gift.fused.GIFTProduct`)
-    gift-autograd  the same layers with `fused = False`: the two exact forms under plain autograd
+    gift           GIFTLinear as it runs (the single autograd node, `gift.product.GIFTProduct`)
+    gift-autograd  the same layers with `single_node = False`: the two exact forms under plain autograd
     lora           PEFT LoRA, same rank and targets, no dropout
     floor          the frozen stack, gradient to the input only
 
@@ -80,7 +80,7 @@ def build_steps(settings: HeadToHeadSettings) -> dict[str, Callable[[], None]]:
         model = attach(copy.deepcopy(reference), variant.removesuffix("-autograd"), targets=TARGETS, rank=settings.rank)
         for layer in model.modules():
             if isinstance(layer, GIFTLinear):
-                layer.fused = variant != "gift-autograd"
+                layer.single_node = variant != "gift-autograd"
         params = trainable(model)
         torch.manual_seed(settings.seed + 1)  # the same θ draws for a variant and its control copy
         with torch.no_grad():  # θ away from its zero init, so that no product is trivially zero

@@ -33,7 +33,7 @@ SENTENCES = [  # made-up facts the pretrained model cannot know: something to le
 def train(model: GIFTWrapperForCausalLM, tokenizer, steps: int) -> None:
     batch = tokenizer(SENTENCES, return_tensors="pt", padding=True)
     labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)  # no loss on padding
-    optimizer = torch.optim.AdamW(model.gift_parameters(), lr=3e-3)
+    optimizer = torch.optim.AdamW(model.theta_parameters(), lr=3e-3)
     model.train()
     for step in range(1, steps + 1):
         loss = model(**batch, labels=labels).loss

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 from transformers.pytorch_utils import Conv1D
 
-from .fused import GIFTProduct, form_costs
 from .generator import GIFTGenerator
+from .product import GIFTProduct, form_costs
 
 SUPPORTED_BASE_LAYERS = (nn.Linear, Conv1D)
 FORMS = ("input_side", "generated_b")
@@ -64,8 +64,8 @@ class GIFTLinear(nn.Module):
       `torch.no_grad` (evaluation, generation) G_s is cached until θ or W changes.
 
     Training a linear generator without biases on a frozen, plain base layer runs either form as one
-    autograd node with a hand-written backward (`gift.fused.GIFTProduct`, which also counts the costs);
-    everything else goes through plain autograd with the same math. `layer.fused = False` forces plain
+    autograd node with a hand-written backward (`gift.product.GIFTProduct`, which also counts the costs);
+    everything else goes through plain autograd with the same math. `layer.single_node = False` forces plain
     autograd (an escape hatch, and the baseline of `benchmarks.head_to_head`).
 
     `slices` holds (row range, generator) pairs: one pair covering all rows for a plain target, one per
@@ -83,7 +83,7 @@ class GIFTLinear(nn.Module):
         self._slices = list(slices)
         self.merged = False
         self.disabled = False
-        self.fused = True
+        self.single_node = True
         self._cache: dict[int, tuple[tuple, torch.Tensor]] = {}
         self._originals: dict[int, torch.Tensor] = {}
 
@@ -116,21 +116,23 @@ class GIFTLinear(nn.Module):
                 "form='input_side' needs the linear generator on a whole (unsliced) layer; this layer "
                 f"({self.extra_repr()}) only has the generated-B form."
             )
-        fused = self._fused_arguments(x)
-        input_side = self._input_side_is_cheaper(x, fused=fused is not None) if form is None else form == "input_side"
-        if fused is not None:
-            return GIFTProduct.apply(*fused, input_side)
+        node_args = self._node_arguments(x)
+        input_side = (
+            self._input_side_is_cheaper(x, single_node=node_args is not None) if form is None else form == "input_side"
+        )
+        if node_args is not None:
+            return GIFTProduct.apply(*node_args, input_side)
         return self._forward_input_side(x) if input_side else self._forward_generated_b(x)
 
     def _input_side_applies(self) -> bool:
         (rows, generator), *rest = self._slices
         return not rest and generator.is_linear and rows.stop - rows.start == self.d_out
 
-    def _input_side_is_cheaper(self, x: torch.Tensor, *, fused: bool) -> bool:
+    def _input_side_is_cheaper(self, x: torch.Tensor, *, single_node: bool) -> bool:
         if not self._input_side_applies():
             return False
-        # E.g. Llama-3-8B v_proj (4096→1024), r=64, fused: generated-B from 683 tokens on. The choice assumes
-        # the input needs a gradient even where it does not (the fused backward adapts to that instead), so
+        # E.g. Llama-3-8B v_proj (4096→1024), r=64, single node: generated-B from 683 tokens on. The choice assumes
+        # the input needs a gradient even where it does not (the single node's backward adapts to that instead), so
         # the output never depends bit for bit on x.requires_grad: a frozen, reloaded copy of a model being
         # trained reproduces its outputs exactly.
         input_side, generated_b = form_costs(
@@ -139,21 +141,21 @@ class GIFTLinear(nn.Module):
             self.d_out,
             self._slices[0][1].rank,
             backward=torch.is_grad_enabled(),
-            fused=fused,
+            single_node=single_node,
             input_grad=True,
             cached=self._cache_is_valid(0),
         )
         return input_side <= generated_b
 
-    def _fused_arguments(self, x: torch.Tensor) -> tuple | None:
+    def _node_arguments(self, x: torch.Tensor) -> tuple | None:
         """(x, W, b, φᵀ, ψᵀ) for `GIFTProduct`, in one dtype, or None where plain autograd must run.
 
-        The fused node calls no module: it applies when the base layer is exactly `nn.Linear` or `Conv1D`
+        The single autograd node calls no module: it applies when the base layer is exactly `nn.Linear` or `Conv1D`
         (no subclass such as a quantised linear), has no hooks or patched forward (accelerate offloading,
         DeepSpeed ZeRO-3), its weight is frozen, and the generator is linear without biases. Under
         autocast all five are cast to the autocast dtype first, as autocast would cast them op by op.
         """
-        if not (self.fused and torch.is_grad_enabled() and self._input_side_applies()):
+        if not (self.single_node and torch.is_grad_enabled() and self._input_side_applies()):
             return None
         generator, base = self._slices[0][1], self.base_layer
         if generator.in_proj.bias is not None or generator.out_proj.bias is not None:

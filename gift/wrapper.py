@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -166,8 +167,19 @@ class GIFTWrapper(nn.Module):
             return getattr(self.backbone, name)
 
     # ------------------------------------------------------------------ parameters
-    def gift_parameters(self) -> Iterator[nn.Parameter]:
+    def theta_parameters(self) -> Iterator[nn.Parameter]:
+        """θ: the parameters of every generator (φ, ψ and their optional biases and blocks)."""
         return self.gift_generators.parameters()
+
+    def gift_parameters(self) -> Iterator[nn.Parameter]:
+        """Deprecated name of `theta_parameters` (`gift_parameters` is the generator-block config key)."""
+        warnings.warn(
+            "GIFTWrapper.gift_parameters() is renamed theta_parameters(); `gift_parameters` is the config key "
+            "of the generator block.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.theta_parameters()
 
     def head_parameters(self) -> Iterator[nn.Parameter]:
         for name in self.head_modules:
@@ -177,7 +189,7 @@ class GIFTWrapper(nn.Module):
         """θ and head counts, θ as a percentage of the backbone without its head (works on the meta device)."""
         head_ids = {id(p) for p in self.head_parameters()}
         backbone = sum(p.numel() for p in self.backbone.parameters() if id(p) not in head_ids)
-        gift = sum(p.numel() for p in self.gift_parameters())
+        gift = sum(p.numel() for p in self.theta_parameters())
         head = sum(p.numel() for p in self.head_parameters())
         return ParameterCount(gift=gift, head=head, backbone=backbone)
 

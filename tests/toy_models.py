@@ -35,7 +35,7 @@ class Stack(nn.Module):
 def randomise_theta(model: GIFTWrapper, std: float = 0.2) -> None:
     torch.manual_seed(1)
     with torch.no_grad():
-        for p in model.gift_parameters():
+        for p in model.theta_parameters():
             p.normal_(std=std)
 
 

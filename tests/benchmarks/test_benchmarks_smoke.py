@@ -132,7 +132,7 @@ def test_flop_formula_picks_the_form_the_library_picks(tokens):
         flops = StepFlops.of([(d_in, d_out)], tokens, 64)
         x = torch.empty(1, tokens, d_in, device="meta", requires_grad=True)
         with torch.enable_grad():
-            library_input_side = layer._input_side_is_cheaper(x, fused=layer._fused_arguments(x) is not None)
+            library_input_side = layer._input_side_is_cheaper(x, single_node=layer._node_arguments(x) is not None)
         assert library_input_side == (flops.gift_input_side <= flops.gift_generated_b)
         assert flops.gift == min(flops.gift_input_side, flops.gift_generated_b)
 

@@ -39,7 +39,7 @@ def test_gradients_match_literal_formula(tokens, biases):
     )
     model = build(config)
     x = torch.randn(2, tokens, D_IN, dtype=torch.float64, requires_grad=True)
-    inputs = [x, *model.gift_parameters()]
+    inputs = [x, *model.theta_parameters()]
     grads = torch.autograd.grad(model(x).square().sum(), inputs)
     expected = torch.autograd.grad(reference_forward(model, x).square().sum(), inputs)
     for got, want in zip(grads, expected, strict=True):
@@ -70,7 +70,7 @@ def test_bf16_autocast_follows_the_literal_formula(tokens):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(x.float())
         out.float().square().mean().backward()
-    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in model.gift_parameters())
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in model.theta_parameters())
     torch.testing.assert_close(out.double(), expected, rtol=0.05, atol=0.05)
 
 

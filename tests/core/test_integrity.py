@@ -200,7 +200,7 @@ def test_loading_into_a_merged_wrapper_is_refused_and_unmerge_restores_w(tmp_pat
     config = GIFTConfig(rank=RANK, target_modules=["up", "down"])
     other = build(config)
     with torch.no_grad():
-        for p in other.gift_parameters():
+        for p in other.theta_parameters():
             p.mul_(-2.0)  # another θ
     other.save_pretrained(tmp_path)
     model = build(config)
@@ -218,7 +218,7 @@ def test_loading_into_a_merged_wrapper_is_refused_and_unmerge_restores_w(tmp_pat
     for name, layer in model.gift_layers.items():
         torch.testing.assert_close(layer.base_layer.weight, original[name], rtol=0, atol=1e-12)
     gift.io.load_adapter(model, tmp_path)  # unmerged: allowed
-    assert all(torch.equal(a, b) for a, b in zip(model.gift_parameters(), other.gift_parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(model.theta_parameters(), other.theta_parameters()))
 
 
 # ---------------------------------------------------------------------------------------------- atomic saves

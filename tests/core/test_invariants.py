@@ -106,7 +106,7 @@ def test_misspelt_gift_paramters_is_honoured_with_a_warning():
 
 def test_theta_follows_device_and_config_dtype():
     model = GIFTWrapper(GIFTConfig(rank=RANK, target_modules=["up"], dtype="bfloat16"), Stack())
-    assert all(p.dtype == torch.bfloat16 for p in model.gift_parameters())
+    assert all(p.dtype == torch.bfloat16 for p in model.theta_parameters())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = model(torch.randn(2, D_IN))
@@ -114,7 +114,7 @@ def test_theta_follows_device_and_config_dtype():
     with torch.device("meta"):
         meta_backbone = Stack()
     meta = GIFTWrapper(GIFTConfig(rank=RANK, target_modules=["up"]), meta_backbone)
-    assert all(p.is_meta for p in meta.gift_parameters())
+    assert all(p.is_meta for p in meta.theta_parameters())
 
 
 def test_wrapper_delegates_attributes():
@@ -123,3 +123,17 @@ def test_wrapper_delegates_attributes():
     model = GIFTWrapper(GIFTConfig(rank=RANK, target_modules=["up"]), backbone)
     assert model.some_attribute == "x"
     assert isinstance(model.layers, nn.ModuleList)
+
+
+def test_theta_parameters_has_one_name():
+    """`gift_parameters` is the generator-block config key; the wrapper's θ is `theta_parameters()`."""
+    import warnings
+
+    from gift import GIFTConfig, GIFTWrapper
+
+    model = GIFTWrapper(GIFTConfig(rank=2, target_modules=["0"]), torch.nn.Sequential(torch.nn.Linear(4, 4)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = list(model.gift_parameters())
+    assert [p is q for p, q in zip(old, model.theta_parameters())] == [True] * len(old) and len(old) == 2
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)

@@ -47,7 +47,7 @@ def test_smollm2_identity_then_training_moves_only_theta(smollm2):
     with torch.no_grad():
         torch.testing.assert_close(wrapped(**batch).logits, reference, rtol=0, atol=0)
     frozen = {n: p.clone() for n, p in wrapped.backbone.named_parameters()}
-    optimizer = torch.optim.AdamW(wrapped.gift_parameters(), lr=1e-2)
+    optimizer = torch.optim.AdamW(wrapped.theta_parameters(), lr=1e-2)
     loss = wrapped(**batch, labels=batch["input_ids"]).loss
     loss.backward()
     optimizer.step()
@@ -76,11 +76,11 @@ def test_smollm2_gradient_checkpointing(smollm2):
     wrapped.train()
     randomise_theta(wrapped, std=0.05)
     wrapped(**batch, labels=batch["input_ids"]).loss.backward()
-    plain = [p.grad.clone() for p in wrapped.gift_parameters()]
+    plain = [p.grad.clone() for p in wrapped.theta_parameters()]
     wrapped.zero_grad()
     wrapped.gradient_checkpointing_enable()
     wrapped(**batch, labels=batch["input_ids"]).loss.backward()
-    for expected, p in zip(plain, wrapped.gift_parameters()):
+    for expected, p in zip(plain, wrapped.theta_parameters()):
         torch.testing.assert_close(p.grad, expected, rtol=1e-9, atol=1e-12)
 
 

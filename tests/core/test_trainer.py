@@ -50,10 +50,10 @@ def arguments(output_dir, **kwargs) -> TrainingArguments:
 def test_plain_trainer_trains_theta_only(tmp_path):
     model = tiny_llama_with_gift()
     frozen = {n: p.clone() for n, p in model.backbone.named_parameters()}
-    before = [p.clone() for p in model.gift_parameters()]
+    before = [p.clone() for p in model.theta_parameters()]
     Trainer(model=model, args=arguments(tmp_path, save_strategy="no"), train_dataset=dataset()).train()
     assert all(torch.equal(p, frozen[n]) for n, p in model.backbone.named_parameters())
-    assert not all(torch.equal(a, b) for a, b in zip(before, model.gift_parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(before, model.theta_parameters()))
 
 
 def test_gift_trainer_checkpoints_adapter_and_resumes_exactly(tmp_path):
@@ -68,5 +68,5 @@ def test_gift_trainer_checkpoints_adapter_and_resumes_exactly(tmp_path):
 
     resumed = tiny_llama_with_gift()  # fresh θ: everything must come from the checkpoint
     GIFTTrainer(model=resumed, args=args, train_dataset=dataset()).train(resume_from_checkpoint=str(checkpoint))
-    for expected, actual in zip(full.gift_parameters(), resumed.gift_parameters()):
+    for expected, actual in zip(full.theta_parameters(), resumed.theta_parameters()):
         torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-6)

@@ -23,7 +23,7 @@ def wrapped_vit(*, rank: int = RANK, depth: int = 2, config: GIFTConfig | None =
     config = config or GIFTConfig(rank=rank, target_modules=["attn:proj"])
     model = GIFTWrapperForImageClassification(config, backbone)
     with torch.no_grad():
-        for parameter in model.gift_parameters():
+        for parameter in model.theta_parameters():
             parameter.normal_(std=0.1)  # ψ ≠ 0, so the layer output differs from the backbone's
     return model.eval()
 

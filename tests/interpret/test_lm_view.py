@@ -37,7 +37,7 @@ def tiny_llama():
         GIFTConfig(rank=6, target_modules=["q_proj", "v_proj", "o_proj"]), LlamaForCausalLM(config)
     )
     with torch.no_grad():
-        for parameter in model.gift_parameters():
+        for parameter in model.theta_parameters():
             parameter.normal_(std=0.1)
     return model.eval()
 

@@ -16,7 +16,7 @@ from gift.peft import adapter_generators, load_core_adapter, save_core_adapter
 def test_core_folder_to_peft_and_peft_adapter_to_core_folder(case, tmp_path):
     spec, model, batch = case
     core = spec.core_cls(GIFTConfig(rank=spec.rank, target_modules=list(spec.targets)), copy.deepcopy(model)).eval()
-    randomise(core.gift_parameters(), seed=3)
+    randomise(core.theta_parameters(), seed=3)
     randomise(core.head_parameters(), std=0.5, seed=3)
     expected = logits(core, batch)
     core.save_pretrained(tmp_path / "core")
@@ -39,7 +39,7 @@ def test_core_folder_as_a_second_named_adapter(minilm, cls_batch, tmp_path):
     model, _ = minilm
     spec = CASES["minilm"]
     core = GIFTWrapperForSeqClassification(GIFTConfig(rank=2, target_modules=["value"]), copy.deepcopy(model)).eval()
-    randomise(core.gift_parameters(), seed=4)
+    randomise(core.theta_parameters(), seed=4)
     randomise(core.head_parameters(), std=0.5, seed=4)
     core.save_pretrained(tmp_path)
 

@@ -5,7 +5,7 @@ the two contributions to the input gradient (one more pass over a T×d_in tensor
 base layer and GIFT's rank-r products in one `autograd.Function` with a hand-written backward: the input
 gradient dy W + dc ψᵀ is one GEMM accumulated into another, and where the layer input needs no gradient
 (the first block of a model on frozen embeddings) it never forms dy W at all, which plain autograd does
-for the input-side form. The math is the same as `GIFTLinear`'s docstring; tests/core/test_fused.py checks
+for the input-side form. The math is the same as `GIFTLinear`'s docstring; tests/core/test_product.py checks
 values and gradients against the literal W (I + φ ψ) and counts the products each form runs.
 """
 
@@ -83,14 +83,14 @@ def form_costs(
     rank: int,
     *,
     backward: bool,
-    fused: bool = True,
+    single_node: bool = True,
     input_grad: bool = True,
     cached: bool = False,
 ) -> tuple[int, int]:
     """Multiply-adds GIFT adds to one call of a d_in → d_out layer: (input-side form, generated-B form).
 
     `backward`: a training call, forward + backward; else a forward under no_grad (`cached`: G is already
-    held). `fused`: through `GIFTProduct`; else through plain autograd. `input_grad`: the layer input needs
+    held). `single_node`: through `GIFTProduct`; else through plain autograd. `input_grad`: the layer input needs
     a gradient. W is frozen, so no term has a weight gradient of W; the base layer's own cost (forward
     and, with `input_grad`, dy W) is not counted. N = tokens, d = d_in.
     """
@@ -98,11 +98,11 @@ def form_costs(
     weight_sized = d_out * d * r  # G = W φ, or dφᵀ = dGᵀ W
     if not backward:
         return 2 * n * d * r, n * r * (d + d_out) + (0 if cached else weight_sized)
-    if fused and input_grad:
+    if single_node and input_grad:
         # input-side: ψx, φc; dc, dc ψᵀ, dψ. generated-B: ψx, G, Gc; dc, dc ψᵀ, dψ. Both: dφ by the cheaper route.
         grad_phi = min(n * d * r, n * d_out * r + weight_sized)
         return 5 * n * d * r + grad_phi, 3 * n * d * r + 2 * n * d_out * r + weight_sized + grad_phi
-    if fused:
+    if single_node:
         # Both forms: dc = dy G, dG = dyᵀ c, dφᵀ = dGᵀ W, dψ; the input-side form builds G in backward.
         return (
             3 * n * d * r + 2 * n * d_out * r + 2 * weight_sized,

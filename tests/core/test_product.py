@@ -1,4 +1,4 @@
-"""The fused training node `GIFTProduct`: exact gradients, when it runs, and what it costs."""
+"""The single-node training product `GIFTProduct`: exact gradients, when it runs, and what it costs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from toy_models import literal_weight, randomise_theta
 from transformers.pytorch_utils import Conv1D
 
 from gift import GIFTConfig, GIFTLinear, GIFTWrapper
-from gift.fused import GIFTProduct, form_costs
+from gift.product import GIFTProduct, form_costs
 
 FORMS = ["input_side", "generated_b"]
 
@@ -37,7 +37,7 @@ def gradients(output: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Te
 @pytest.mark.parametrize("layer_cls", [nn.Linear, Conv1D])
 @pytest.mark.parametrize("input_grad", [True, False])
 @pytest.mark.parametrize("train_bias", [True, False])
-def test_fused_node_matches_literal_formula(form, layer_cls, input_grad, train_bias):
+def test_product_node_matches_literal_formula(form, layer_cls, input_grad, train_bias):
     layer = single_layer(layer_cls=layer_cls)
     layer.base_layer.bias.requires_grad_(train_bias)
     x = torch.randn(2, 5, 12, dtype=torch.float64, requires_grad=input_grad)
@@ -119,7 +119,7 @@ def test_generator_biases_fall_back_to_autograd():
     assert type(layer(x).grad_fn).__name__ != "GIFTProductBackward"
 
 
-def test_autocast_runs_the_fused_node_in_the_autocast_dtype():
+def test_autocast_runs_the_product_node_in_the_autocast_dtype():
     layer = single_layer()
     x = torch.randn(2, 40, 12, dtype=torch.float64)
     expected = literal(layer, x)
@@ -166,17 +166,17 @@ def step_macs(module: nn.Module, x: torch.Tensor, **kwargs) -> int:
     return counter.total
 
 
-@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("single_node", [True, False])
 @pytest.mark.parametrize("input_grad", [True, False])
 @pytest.mark.parametrize(("d_in", "d_out", "tokens"), [(12, 18, 7), (64, 4, 100), (16, 16, 1)])
-def test_form_costs_count_the_products_that_run(fused, input_grad, d_in, d_out, tokens):
+def test_form_costs_count_the_products_that_run(single_node, input_grad, d_in, d_out, tokens):
     layer = single_layer(d_in, d_out, bias=False)
-    layer.fused = fused
+    layer.single_node = single_node
     x = torch.randn(tokens, d_in, dtype=torch.float64, requires_grad=input_grad)
     floor = step_macs(layer.base_layer, x) if input_grad else tokens * d_in * d_out
     measured = [step_macs(layer, x, form=form) - floor for form in FORMS]
     rank = layer.generators[0].rank
-    costs = form_costs(tokens, d_in, d_out, rank, backward=True, fused=fused, input_grad=input_grad)
+    costs = form_costs(tokens, d_in, d_out, rank, backward=True, single_node=single_node, input_grad=input_grad)
     assert measured == list(costs)
     with torch.no_grad(), MultiplyAdds() as counter:
         layer(x, form="generated_b")
@@ -185,11 +185,11 @@ def test_form_costs_count_the_products_that_run(fused, input_grad, d_in, d_out, 
 
 @pytest.mark.parametrize("tokens", [1, 682, 683, 4096])
 def test_training_takes_the_cheaper_form(tokens):
-    # Llama-3-8B v_proj, r = 64: input-side up to 682 tokens, generated-B from 683 on (fused, input grad).
+    # Llama-3-8B v_proj, r = 64: input-side up to 682 tokens, generated-B from 683 on (single node, input grad).
     backbone = nn.Sequential(nn.Linear(4096, 1024, bias=False, device="meta"))
     layer = next(iter(GIFTWrapper(GIFTConfig(rank=64, target_modules=["0"]), backbone).gift_layers.values()))
     x = torch.empty(tokens, 4096, device="meta", requires_grad=True)
-    assert layer._input_side_is_cheaper(x, fused=True) == (tokens <= 682)
+    assert layer._input_side_is_cheaper(x, single_node=True) == (tokens <= 682)
 
 
 def test_output_does_not_depend_on_what_needs_a_gradient():
