@@ -41,7 +41,7 @@ from typing import Any, Literal
 import yaml
 
 from .config import Config
-from .loading import _Builder, load_config, read_yaml
+from .loading import _Builder, find_config, load_config, read_yaml
 from .tracking import RunDir, check_resumable, read_json, run_dir, write_json
 
 DEFAULT_LAUNCHER = f"{Path(sys.executable).name} -m gift_experiment_utils.run"
@@ -93,7 +93,7 @@ class PlannedRun:
 
 class Sweep:
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = find_config(path)
         raw = read_yaml(self.path)  # a syntax error names the file and line
         if set(raw) != {"sweep"}:
             raise ValueError(f"{self.path}: a sweep file holds one top-level key 'sweep:', got {sorted(raw)}.")
