@@ -10,7 +10,11 @@ Requirements here are ranges; the exact versions of the paper reproduction and o
 experiment_setup/requirements-lock.txt (a pip constraints file, applied by the Makefile).
 """
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+README = Path(__file__).with_name("README.md")
 
 # The lower bounds are the versions these extras were written against; the lock file pins what was tested.
 EXTRAS = {
@@ -21,7 +25,8 @@ EXTRAS = {
     "vision": ["timm>=1.0.31,<2", "torchvision>=0.21", "scikit-image>=0.26"],
     # VTAB-1k is read through tensorflow-datasets (its reader imports it lazily); FGVC and folders need none of it.
     "vtab": ["tensorflow-cpu>=2.21", "tensorflow-datasets>=4.9.10", "importlib_resources>=6"],
-    "dev": ["pytest>=8", "ruff==0.17.5"],  # ruff exact: another release formats differently and fails CI
+    # ruff exact: another release formats differently and fails CI. setuptools: the packaging test builds a wheel.
+    "dev": ["pytest>=8", "ruff==0.17.5", "setuptools>=70.1"],
 }
 EXTRAS["all"] = sorted({req for name, reqs in EXTRAS.items() if name != "dev" for req in reqs})
 
@@ -29,7 +34,7 @@ setup(
     name="gift-peft",
     version="0.1.0",
     description="GIFT: Generative Interpretable Fine-Tuning — exact, mergeable, as cheap as LoRA",
-    long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
+    long_description=README.read_text(encoding="utf-8") if README.is_file() else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["gift", "gift.*", "gift_experiment_utils", "gift_experiment_utils.*"]),

@@ -52,13 +52,15 @@ def find_config(path: str | Path) -> Path:
     return shipped if shipped.exists() else path
 
 
+def missing_config(path: Path) -> FileNotFoundError:
+    where = "" if path.is_absolute() else f" (relative to {Path.cwd()}; the shipped configs are in {shipped_configs()})"
+    return FileNotFoundError(f"Config file {path} does not exist{where}.")
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        hint = (
-            "" if path.is_absolute() else f" (relative to {Path.cwd()}; the shipped configs are in {shipped_configs()})"
-        )
-        raise FileNotFoundError(f"Config file {path} does not exist{hint}.")
+        raise missing_config(path)
     return copy.deepcopy(_read_yaml_cached(path.resolve(), path.stat().st_mtime_ns))
 
 
@@ -138,6 +140,8 @@ def config_layers(path: str | Path | None, overrides: list[str]) -> list[Layer]:
     layers: list[Layer] = []
     if path is not None:
         path = find_config(path)
+        if not path.is_file():
+            raise missing_config(path)
         for base in base_files(path):
             layers += file_layers(base)
         layers += file_layers(path)
