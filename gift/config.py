@@ -287,14 +287,10 @@ class GIFTConfig(PretrainedConfig):
             return cls.from_dict(config.to_dict(), **overrides) if overrides else config
         if path.is_dir() and not (path / "config.json").is_file():
             peft = (path / "adapter_config.json").is_file()
+            hint = " (it holds a PEFT adapter: read it with gift.peft.GIFTPeftConfig.from_pretrained)" if peft else ""
             raise FileNotFoundError(
                 f"{path} holds neither {ADAPTER_CONFIG_NAME} (an adapter, written by GIFTWrapper.save_pretrained) nor "
-                "config.json (written by GIFTConfig.save_pretrained); pass the folder that holds one of them"
-                + (
-                    " (it holds a PEFT adapter: read it with gift.peft.GIFTPeftConfig.from_pretrained)."
-                    if peft
-                    else "."
-                )
+                f"config.json (written by GIFTConfig.save_pretrained); pass the folder that holds one of them{hint}."
             )
         return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
 

@@ -10,9 +10,8 @@ paper rows, and scored on 100 held-out problems (greedy decoding, last number of
 Each method is one engine run, launched exactly as a user would (`python -m gift_experiment_utils.run
 --config configs/language_modeling/demo/<method>.yaml`, the configs that ship inside the package), so each
 leaves its run folder under the current directory (config, metrics, per-example predictions, adapter) and an
-offline wandb run. The zero-shot row is the GIFT run's step-0
-validation: ψ = 0 at initialisation, so that model is exactly the backbone. Finished runs are reused;
---fresh deletes them first.
+offline wandb run. The zero-shot row is the GIFT run's step-0 validation: ψ = 0 at initialisation, so that
+model is exactly the backbone. Finished runs are reused; --fresh deletes them first.
 """
 
 from __future__ import annotations
