@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import os
 import re
 import warnings
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -60,6 +62,21 @@ GENERATOR_DEFAULTS: dict[str, Any] = {
     "num_blocks": 1,  # mlp / transformer / mlp_mixer: blocks stacked between the projections
     "num_mixed_tokens": 64,  # mlp_mixer: token-mixing width (d_out -> this -> d_out)
 }
+
+
+# Arguments of transformers' from_pretrained that say where to find a file; no meaning for a local adapter folder.
+_LOADER_KWARGS = frozenset(
+    (
+        "cache_dir",
+        "force_download",
+        "local_files_only",
+        "token",
+        "revision",
+        "proxies",
+        "subfolder",
+        "trust_remote_code",
+    )
+)
 
 
 def _closest(name: str, choices) -> str:
@@ -256,6 +273,34 @@ class GIFTConfig(PretrainedConfig):
             kwargs.pop(key, None)
         config = cls(**{**config_dict, **kwargs})
         return (config, {}) if return_unused_kwargs else config
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any) -> GIFTConfig:
+        """The config of an adapter folder or of a config folder; keyword overrides are checked like arguments.
+
+        An adapter folder (`GIFTWrapper.save_pretrained`, `gift.peft.save_core_adapter`) or its `gift_config.json`:
+        that file is read as `GIFTWrapper.from_pretrained` reads it (format version checked, the wrapper record
+        left out); θ is not loaded. A config folder (`GIFTConfig.save_pretrained`), its `config.json` or a hub id:
+        read by transformers. A local folder that has neither file is an error, where transformers would
+        return the defaults.
+        """
+        from .io import CONFIG_NAME as ADAPTER_CONFIG_NAME
+        from .io import read_config_file
+
+        path = Path(pretrained_model_name_or_path, kwargs.get("subfolder") or "")
+        adapter_file = path / ADAPTER_CONFIG_NAME if path.is_dir() else path
+        if adapter_file.name == ADAPTER_CONFIG_NAME and adapter_file.is_file():
+            config, _ = read_config_file(adapter_file)
+            overrides = {key: value for key, value in kwargs.items() if key not in _LOADER_KWARGS}
+            return cls.from_dict(config.to_dict(), **overrides) if overrides else config
+        if path.is_dir() and not (path / "config.json").is_file():
+            peft = (path / "adapter_config.json").is_file()
+            hint = " (it holds a PEFT adapter: read it with gift.peft.GIFTPeftConfig.from_pretrained)" if peft else ""
+            raise FileNotFoundError(
+                f"{path} holds neither {ADAPTER_CONFIG_NAME} (an adapter, written by GIFTWrapper.save_pretrained) nor "
+                f"config.json (written by GIFTConfig.save_pretrained); pass the folder that holds one of them{hint}."
+            )
+        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
 
     # `dtype` is also a PretrainedConfig attribute; keep GIFT's own under another name so transformers'
     # handling of model dtypes never rewrites it, and expose it as `config.dtype`.

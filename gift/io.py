@@ -106,17 +106,23 @@ def _read_json(config_path: Path) -> dict[str, Any]:
     return raw
 
 
-def read_config(directory: str | os.PathLike) -> tuple[GIFTConfig, list[str]]:
-    """The saved GIFTConfig and the head modules the adapter was saved with; an unknown key is an error."""
-    config_path, _ = _files(directory)
+def read_config_file(config_path: Path) -> tuple[GIFTConfig, dict[str, Any]]:
+    """The GIFTConfig in a gift_config.json and its `gift_wrapper` record (the wrapper class, head modules and
+    layer shapes); the format version is checked, and a bad key or value names the file."""
     raw = _read_json(config_path)
     wrapper_info = raw.pop("gift_wrapper", {})
     for key in ("transformers_version", "model_type"):
         raw.pop(key, None)
     try:
-        config = GIFTConfig(**raw)
+        return GIFTConfig(**raw), wrapper_info
     except (TypeError, ValueError) as error:
         raise type(error)(f"{config_path}: {error}") from error
+
+
+def read_config(directory: str | os.PathLike) -> tuple[GIFTConfig, list[str]]:
+    """The saved GIFTConfig and the head modules the adapter was saved with; an unknown key is an error."""
+    config_path, _ = _files(directory)
+    config, wrapper_info = read_config_file(config_path)
     return config, list(wrapper_info.get("head_modules", []))
 
 

@@ -6,6 +6,9 @@ Rules
 - `include: [path, ...]` in any YAML merges those files (paths relative to it) before the file itself.
 - Dicts merge key by key; any other value replaces. A layer that sets `method.name` to another method
   starts the method section afresh, so a LoRA experiment on a GIFT `_base.yaml` keeps no GIFT keys.
+- A relative `configs/...` path that does not exist under the current directory names the copy of the
+  repository's configs/ that ships inside this package (`shipped_configs()`), so `gift-run --config
+  configs/toy/gift.yaml` works from any directory once gift is installed.
 - Overrides are `dotted.key=value`, the value parsed as YAML (`train.lr=2e-4`, `method.target_modules=[q,v]`).
 - Everything is checked before anything loads: an unknown key names the key as typed, where it was set
   and the closest valid key; a wrong type or bad value names the key and what is allowed; a YAML syntax
@@ -18,6 +21,7 @@ import copy
 import dataclasses
 import difflib
 import functools
+import importlib.resources
 import types
 import typing
 from pathlib import Path
@@ -34,10 +38,29 @@ Layer = tuple[str, dict[str, Any]]  # (where it came from, the values)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: sweeps parse many configs
 
 
+def shipped_configs() -> Path:
+    """The configs/ tree inside the installed package (in a source checkout, a link to the repository's configs/)."""
+    return Path(str(importlib.resources.files("gift_experiment_utils") / "configs"))
+
+
+def find_config(path: str | Path) -> Path:
+    """`path` itself if it exists; else a relative `configs/...` path names the shipped copy when that exists."""
+    path = Path(path)
+    if path.exists() or path.is_absolute() or path.parts[:1] != ("configs",):
+        return path
+    shipped = shipped_configs().joinpath(*path.parts[1:])
+    return shipped if shipped.exists() else path
+
+
+def missing_config(path: Path) -> FileNotFoundError:
+    where = "" if path.is_absolute() else f" (relative to {Path.cwd()}; the shipped configs are in {shipped_configs()})"
+    return FileNotFoundError(f"Config file {path} does not exist{where}.")
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Config file {path} does not exist.")
+        raise missing_config(path)
     return copy.deepcopy(_read_yaml_cached(path.resolve(), path.stat().st_mtime_ns))
 
 
@@ -116,7 +139,9 @@ def parse_override(text: str) -> Layer:
 def config_layers(path: str | Path | None, overrides: list[str]) -> list[Layer]:
     layers: list[Layer] = []
     if path is not None:
-        path = Path(path)
+        path = find_config(path)
+        if not path.is_file():
+            raise missing_config(path)
         for base in base_files(path):
             layers += file_layers(base)
         layers += file_layers(path)

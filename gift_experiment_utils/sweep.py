@@ -45,7 +45,7 @@ from typing import Any, Literal
 import yaml
 
 from .config import Config
-from .loading import _Builder, load_config, read_yaml
+from .loading import _Builder, find_config, load_config, read_yaml
 from .tracking import RunDir, check_resumable, read_json, run_dir, write_json
 
 
@@ -100,7 +100,7 @@ class PlannedRun:
 
 class Sweep:
     def __init__(self, path: str | Path, overrides: Sequence[str] = ()) -> None:
-        self.path = Path(path)
+        self.path = find_config(path)
         self.extra = list(overrides)  # from the command line: every run, after the sweep's own
         raw = read_yaml(self.path)  # a syntax error names the file and line
         if set(raw) != {"sweep"}:

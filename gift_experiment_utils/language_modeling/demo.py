@@ -5,12 +5,13 @@ word problems (arithmetic.py) with GIFT and with LoRA, through the same engine, 
 paper rows, and scored on 100 held-out problems (greedy decoding, last number of the answer):
 
     python -m gift_experiment_utils.language_modeling.demo [--output-root runs] [--fresh]
+    gift-demo [--output-root runs] [--fresh]          # the same, from an installed package
 
 Each method is one engine run, launched exactly as a user would (`python -m gift_experiment_utils.run
---config configs/language_modeling/demo/<method>.yaml`), so each leaves its run folder (config, metrics,
-per-example predictions, adapter) and an offline wandb run. The zero-shot row is the GIFT run's step-0
-validation: ψ = 0 at initialisation, so that model is exactly the backbone. Finished runs are reused;
---fresh deletes them first.
+--config configs/language_modeling/demo/<method>.yaml`, the configs that ship inside the package), so each
+leaves its run folder under the current directory (config, metrics, per-example predictions, adapter) and an
+offline wandb run. The zero-shot row is the GIFT run's step-0 validation: ψ = 0 at initialisation, so that
+model is exactly the backbone. Finished runs are reused; --fresh deletes them first.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIGS = REPO / "configs" / "language_modeling" / "demo"
+from ..loading import load_config, shipped_configs
+
+CONFIGS = shipped_configs() / "language_modeling" / "demo"
 METHODS = (("GIFT", "gift.yaml"), ("LoRA", "lora.yaml"))
 
 
@@ -41,7 +43,6 @@ class Row:
 
 
 def run_folder(config_file: Path, overrides: list[str]) -> Path:
-    from ..loading import load_config
     from ..task import get_task_class
     from ..tracking import run_dir
 
@@ -60,7 +61,7 @@ def launch(config_file: Path, overrides: list[str], folder: Path) -> None:
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     command = [sys.executable, "-m", "gift_experiment_utils.run", "--config", str(config_file), *overrides]
     print("$", " ".join(command[1:]), flush=True)
-    subprocess.run(command, cwd=REPO, env=env, check=True)
+    subprocess.run(command, env=env, check=True)  # in the current directory, where run_folder() put `folder`
 
 
 def read_rows(folder: Path, method: str, *, zero_shot: bool) -> list[Row]:
@@ -108,8 +109,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             launch(config_file, overrides, folder)
         rows += read_rows(folder, method, zero_shot=method == "GIFT")
-    from ..loading import load_config
-
     num_test = load_config(CONFIGS / "gift.yaml", overrides).task.arithmetic.num_test
     text = table(rows, num_test)
     summary = folder.parent / "demo_table.md"

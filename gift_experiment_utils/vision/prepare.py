@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .fgvc import FGVC_DATASETS, SPLITS, FGVCConfig, dataset_root, fgvc_sources
-from .tfds_reader import load_builder
+from .tfds_reader import import_tfds, load_builder
 from .vtab import VTAB_SPLITS, VTAB_TASKS, ImageListImages, TfdsImages
 
 EXPECTED_VTAB_SIZES = {"train800": 800, "val200": 200, "train800val200": 1000}
@@ -45,7 +45,7 @@ def vtab_tfds(
 ) -> int:
     import importlib.util
 
-    import tensorflow_datasets as tfds
+    tfds = import_tfds()
 
     if importlib.util.find_spec("importlib_resources") is None:  # tfds declares it for Python < 3.9 only
         raise ModuleNotFoundError(

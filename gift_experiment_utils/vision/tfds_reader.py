@@ -26,9 +26,22 @@ def to_rgb(array: np.ndarray, scale: int = 1) -> Any:
     return Image.fromarray(array)
 
 
+def import_tfds() -> Any:
+    """tensorflow_datasets, imported on first use: only VTAB's tfds data needs it (the `vtab` extra)."""
+    try:
+        import tensorflow_datasets as tfds
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            f"Reading VTAB through tensorflow-datasets needs it installed ({error}); run "
+            "`pip install 'gift-peft[vtab]'` (tensorflow-cpu, tensorflow-datasets), or read the pre-extracted "
+            "vtab-1k folders, which need neither, with task.source=folder."
+        ) from error
+    return tfds
+
+
 def load_builder(builder: str, version: str, data_dir: str | None, **kwargs: Any) -> Any:
     """`tfds.builder(f"{builder}:{version}")`: the prepared files in data_dir, or the code at that version."""
-    import tensorflow_datasets as tfds
+    tfds = import_tfds()
 
     try:
         return tfds.builder(f"{builder}:{version}", data_dir=data_dir, **kwargs)
