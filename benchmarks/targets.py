@@ -3,7 +3,7 @@
     python -m benchmarks.targets                 # L=4, T=1024, r=64 stack + SmolLM2 inference, 3 rounds
     python -m benchmarks.targets --rounds 5      # tighter medians
 
-Targets (issue 3):
+Targets:
     layer stack, L=4, T=1024, r=64:  GIFT step ≤ 1.0 × LoRA's; GIFT step ≤ 0.5 × naive; GIFT peak memory < LoRA's
     SmolLM2-135M, r=64 on q_proj/v_proj: merged forward within 1 % of the base model's;
                                          unmerged greedy generation ≥ 0.9 × the base model's tokens/s

@@ -52,7 +52,7 @@ class GIFTArguments:
 CONFIG_KEYS = tuple(item.name for item in fields(GIFTArguments))
 _DEFAULT_IF_NONE = ("target_modules", "dtype", "gift_parameters")  # GIFTConfig(dtype=None) is float32, etc.
 
-# Options of the generator block (DESIGN.md §1). Defaults live here and only here.
+# Options of the generator block (docs/design.md#the-generator). Defaults live here and only here.
 GENERATOR_DEFAULTS: dict[str, Any] = {
     "block_type": "simple_block",  # simple_block | mlp | transformer | mlp_mixer
     "act_layer": "identity",  # simple_block: activation between the projections

@@ -1,4 +1,4 @@
-"""Look inside GIFT: its first projection as an r-way token-clustering head (DESIGN.md §1).
+"""Look inside GIFT: its first projection as an r-way token-clustering head (docs/design.md#interpretability).
 
 For a GIFT layer l with frozen weight W_l ∈ R^{d_out×d_in} and first projection φ ∈ R^{d_in×r}
 (`generator.in_proj`), the r columns of

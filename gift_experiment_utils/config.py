@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 from gift.config import GIFTArguments
 
-MIXED_PRECISION = ("no", "bf16", "fp16")
 # experiment.domain: a dotted module name, optionally `:Class` (checked before anything is imported, see task.py)
 DOMAIN_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?"
 

@@ -1,4 +1,4 @@
-"""The GLUE table of PAPER.md §5 from the final runs of GLUE sweeps, each protocol on its own labelled row.
+"""The GLUE table of docs/paper_results.md#glue from the final runs of GLUE sweeps, each protocol on its own labelled row.
 
     python -m gift_experiment_utils.glue.table configs/glue/roberta-base/sweeps/*.yaml --out results/glue_roberta-base
 

@@ -66,10 +66,6 @@ class TaskSpec:
     def num_labels(self) -> int:
         return 1 if self.is_regression else len(self.label_names)
 
-    @property
-    def is_pair(self) -> bool:
-        return len(self.text_keys) == 2
-
 
 def _task(
     name: str,
@@ -148,7 +144,7 @@ GLUE_TASKS: dict[str, TaskSpec] = {task.name: task for task in (
 )}
 # fmt: on
 
-# The column order of the paper's GLUE table (PAPER.md §5); MNLI and QQP follow as the LoReFT table has them.
+# The column order of the paper's GLUE table (docs/paper_results.md#glue); MNLI and QQP follow as the LoReFT table has them.
 PAPER_ORDER = ("sst2", "mrpc", "cola", "qnli", "rte", "stsb")
 ALL_ORDER = ("mnli", "sst2", "mrpc", "cola", "qnli", "qqp", "rte", "stsb")
 DISPLAY_NAMES = {

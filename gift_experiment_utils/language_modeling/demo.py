@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,18 +49,14 @@ def run_folder(config_file: Path, overrides: list[str]) -> Path:
     return run_dir(config, get_task_class(config.experiment.domain)(config).tag()).path
 
 
-def launch(config_file: Path, overrides: list[str], folder: Path) -> None:
+def launch(config_file: Path, overrides: list[str]) -> None:
     """One engine run in a child process, its log streamed to this console."""
-    folder.mkdir(parents=True, exist_ok=True)
-    wandb_id = folder / "wandb_id.txt"
-    if not wandb_id.is_file():  # TODO(issue 4): tracking.py calls wandb.util.generate_id, gone in wandb 0.31
-        wandb_id.write_text(uuid.uuid4().hex[:8])
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     # Idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning made decoding ~3x slower.
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     command = [sys.executable, "-m", "gift_experiment_utils.run", "--config", str(config_file), *overrides]
     print("$", " ".join(command[1:]), flush=True)
-    subprocess.run(command, env=env, check=True)  # in the current directory, where run_folder() put `folder`
+    subprocess.run(command, env=env, check=True)  # in the current directory: run_folder() names where it writes
 
 
 def read_rows(folder: Path, method: str, *, zero_shot: bool) -> list[Row]:
@@ -107,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         if (folder / "results.json").is_file():
             print(f"{method}: reusing the finished run {folder} (--fresh trains again)", flush=True)
         else:
-            launch(config_file, overrides, folder)
+            launch(config_file, overrides)
         rows += read_rows(folder, method, zero_shot=method == "GIFT")
     num_test = load_config(CONFIGS / "gift.yaml", overrides).task.arithmetic.num_test
     text = table(rows, num_test)

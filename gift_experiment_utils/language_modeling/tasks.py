@@ -1,13 +1,13 @@
 """The paper's language-modeling tasks, one row each: data, prompt, target, scorer, decoding.
 
     commonsense    Commonsense170k → 8 test sets; "<instruction>\\n" → "the correct answer is <answer>";
-                   exact match after the trigger; greedy, 32 new tokens           (PAPER.md §2)
+                   exact match after the trigger; greedy, 32 new tokens           (docs/paper_results.md#commonsense-reasoning)
     math           Math10K → 7 test sets; Alpaca template → chain of thought; last number within 1e-3,
-                   AQuA option letter (task.scorer=math_loreft: LoReFT's rules); 512 new tokens (PAPER.md §3)
+                   AQuA option letter (task.scorer=math_loreft: LoReFT's rules); 512 new tokens (docs/paper_results.md#arithmetic-reasoning)
     gsm8k          GSM8K train minus its last 300 (the tuning split) → GSM8K test; "#### n" →
                    "The final answer is: n"; 256 new tokens                        (hyperparameter tuning)
     alpaca         Alpaca-52K cleaned → AlpacaEval outputs (805 prompts)           (instruction-rank tuning)
-    ultrafeedback  UltraFeedback → AlpacaEval outputs                              (PAPER.md §4)
+    ultrafeedback  UltraFeedback → AlpacaEval outputs                              (docs/paper_results.md#instruction-tuning)
     arithmetic     generated GSM8K-style problems (arithmetic.py) → held-out ones  (`make demo`)
 
 Adding a task is adding a row.

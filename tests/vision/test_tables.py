@@ -1,4 +1,4 @@
-"""The dataset tables against the paper's facts (DESIGN.md §3), and the VTAB label functions on known scenes."""
+"""The dataset tables against the paper's facts (docs/recipes.md#vision), and the VTAB label functions on known scenes."""
 
 from __future__ import annotations
 
