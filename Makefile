@@ -24,7 +24,7 @@ $(STAMP): setup.py $(LOCK) experiment_setup/requirements-offline-models.txt
 	touch $(STAMP)
 
 demo: setup
-	$(PY) -m gift_experiment_utils.language_modeling.demo
+	$(PY) -m gift_experiment_utils.domains.language_modeling.demo
 
 test: setup
 	$(PY) -m pytest -q tests

@@ -49,7 +49,7 @@ setup(
             "gift-run = gift_experiment_utils.run:main",
             "gift-sweep = gift_experiment_utils.sweep:main",
             "gift-table = gift_experiment_utils.tables:main",
-            "gift-demo = gift_experiment_utils.language_modeling.demo:main",
+            "gift-demo = gift_experiment_utils.domains.language_modeling.demo:main",
         ]
     },
     license="MIT",

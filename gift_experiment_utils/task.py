@@ -1,7 +1,7 @@
 """The Task interface: everything a domain supplies to the engine, and nothing about the loop.
 
-A domain (language modeling, GLUE, vision, ...) is a package `gift_experiment_utils/<domain>/` (or a
-module `gift_experiment_utils/<domain>.py`) whose top level defines `TASK = <its Task subclass>`.
+A domain (language modeling, GLUE, vision, ...) is a package `gift_experiment_utils/domains/<domain>/` (or a
+module `gift_experiment_utils/domains/<domain>.py`) whose top level defines `TASK = <its Task subclass>`.
 `experiment.domain: <domain>` in a config picks it; nothing in the engine changes when a domain is added.
 `experiment.domain: module:Class` names a task class in the package or under a top-level package listed
 in $GIFT_TASK_MODULES; the name is checked before anything is imported (`task_location`).
@@ -174,29 +174,10 @@ def _concat(parts: Sequence[Any]) -> torch.Tensor | list:
 
 # ---------------------------------------------------------------------------------------------- registry
 def available_domains() -> list[str]:
-    import gift_experiment_utils as package
+    """The domains: every module and package of `gift_experiment_utils.domains`."""
+    from . import domains
 
-    names = [m.name for m in pkgutil.iter_modules(package.__path__)]
-    return sorted(n for n in names if not n.startswith("_") and n not in _ENGINE_MODULES)
-
-
-_ENGINE_MODULES = {
-    "checkpoint",
-    "config",
-    "loading",
-    "methods",
-    "optim",
-    "data",
-    "run",
-    "sweep",
-    "tables",
-    "task",
-    "tracking",
-    "train",
-    "vpt",
-    "offline_models",
-    "distributed",
-}
+    return sorted(m.name for m in pkgutil.iter_modules(domains.__path__) if not m.name.startswith("_"))
 
 
 # Top-level packages (comma-separated) whose modules `experiment.domain: module:Class` may import, besides
@@ -215,10 +196,10 @@ def task_location(domain: str) -> tuple[str, str]:
     if not attr:
         if module_name.split(".")[0] not in available_domains():
             raise ValueError(
-                f"Config key 'experiment.domain': no domain {domain!r} in gift_experiment_utils. "
+                f"Config key 'experiment.domain': no domain {domain!r} in gift_experiment_utils.domains. "
                 f"Available: {available_domains()}; or give 'package.module:TaskClass'."
             )
-        return f"gift_experiment_utils.{module_name}", "TASK"
+        return f"gift_experiment_utils.domains.{module_name}", "TASK"
     listed = [p.strip() for p in os.environ.get(TASK_MODULES_ENV, "").split(",") if p.strip()]
     if not any(module_name == p or module_name.startswith(f"{p}.") for p in ["gift_experiment_utils", *listed]):
         top = module_name.split(".")[0]
@@ -232,7 +213,7 @@ def task_location(domain: str) -> tuple[str, str]:
 
 
 def get_task_class(domain: str) -> type[Task]:
-    """The `TASK` of `gift_experiment_utils.<domain>`, or `module:Class` inside the package or an allowed one."""
+    """The `TASK` of `gift_experiment_utils.domains.<domain>`, or `module:Class` inside the package or an allowed one."""
     module_name, attr = task_location(domain)
     try:
         module = importlib.import_module(module_name)

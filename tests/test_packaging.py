@@ -28,7 +28,7 @@ COMMANDS = {
     "gift-run": "gift_experiment_utils.run:main",
     "gift-sweep": "gift_experiment_utils.sweep:main",
     "gift-table": "gift_experiment_utils.tables:main",
-    "gift-demo": "gift_experiment_utils.language_modeling.demo:main",
+    "gift-demo": "gift_experiment_utils.domains.language_modeling.demo:main",
 }
 # What the build needs from the tree; everything else (.venv, runs, data, .git) stays behind.
 SOURCES = ("setup.py", "pyproject.toml", "README.md", "gift", "gift_experiment_utils", "configs")
@@ -236,8 +236,8 @@ import sys
 sys.modules["tensorflow"] = sys.modules["tensorflow_datasets"] = None  # as if the vtab extra were not installed
 from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.task import get_task_class
-from gift_experiment_utils.vision import fgvc, prepare, sources, tables, vtab
-from gift_experiment_utils.vision.tfds_reader import load_builder
+from gift_experiment_utils.domains.vision import fgvc, prepare, results, sources, vtab
+from gift_experiment_utils.domains.vision.tfds_reader import load_builder
 config = load_config("configs/vision/vtab/gift.yaml", ["task.name=dtd"])
 print(type(get_task_class(config.experiment.domain)(config)).__name__)
 try:

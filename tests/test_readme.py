@@ -71,7 +71,7 @@ def fake_finished_runs(cwd: Path, root: Path) -> int:
             score = 0.5 + 0.01 * index + 0.001 * (seed - 42)
             metrics = {"val/accuracy": score, "best_val/accuracy": score, "test/accuracy": score}
             if experiment["domain"] == "language_modeling":
-                from gift_experiment_utils.language_modeling.tasks import LM_TASKS, set_name
+                from gift_experiment_utils.domains.language_modeling.specs import LM_TASKS, set_name
 
                 metrics |= {f"test/{set_name(p)}/accuracy": score for p in LM_TASKS[config["task"]["name"]].test}
             params = ParamCount(method=1000 * (index + 1), head=10, backbone=1_000_000).to_dict()

@@ -25,7 +25,7 @@ for arg in "${ARGS[@]}"; do
     *) ROOT="$arg" ;;
   esac
 done
-CHECK=("$PYTHON" -m gift_experiment_utils.language_modeling.prepare check "$ROOT")
+CHECK=("$PYTHON" -m gift_experiment_utils.domains.language_modeling.prepare check "$ROOT")
 
 if [[ "$CHECK_ONLY" == 1 ]]; then
   gift_run "${CHECK[@]}"
@@ -36,7 +36,7 @@ have() {  # a file counts as present once it parses and has its fields (counts a
   [[ "$FORCE" == 0 ]] && "$PYTHON" - "$ROOT" "$1" <<'PYEOF' >/dev/null 2>&1
 import sys
 from pathlib import Path
-from gift_experiment_utils.language_modeling.prepare import check_file
+from gift_experiment_utils.domains.language_modeling.prepare import check_file
 problem = check_file(Path(sys.argv[1]), sys.argv[2])
 sys.exit(0 if problem is None or "examples" in problem else 1)
 PYEOF
@@ -80,10 +80,10 @@ if ! have ultrafeedback/train.json; then
   gift_run cp "$WORK/ultrafeedback-dataset/train.json" "$ROOT/ultrafeedback/train.json"
 fi
 if ! have gsm8k_main/train.json || ! have gsm8k_main/test.json; then
-  gift_run "$PYTHON" -m gift_experiment_utils.language_modeling.prepare gsm8k "$ROOT"
+  gift_run "$PYTHON" -m gift_experiment_utils.domains.language_modeling.prepare gsm8k "$ROOT"
 fi
 if ! have alpaca_eval/eval.json; then
-  gift_run "$PYTHON" -m gift_experiment_utils.language_modeling.prepare alpaca-eval "$ROOT"
+  gift_run "$PYTHON" -m gift_experiment_utils.domains.language_modeling.prepare alpaca-eval "$ROOT"
 fi
 
 gift_run "${CHECK[@]}"

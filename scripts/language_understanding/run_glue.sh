@@ -38,4 +38,4 @@ gift_table_overrides
 for sweep in "${sweeps[@]}"; do
   gift_sweep "$sweep"
 done
-gift_run "$PYTHON" -m gift_experiment_utils.glue.table "${sweeps[@]}" --out "$out" "${TABLE_OVERRIDES[@]}"
+gift_run "$PYTHON" -m gift_experiment_utils.domains.glue.results "${sweeps[@]}" --out "$out" "${TABLE_OVERRIDES[@]}"

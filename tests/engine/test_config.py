@@ -244,19 +244,19 @@ def test_domain_syntax_is_checked_before_any_import(domain):
 
 
 def test_a_plain_domain_must_be_one_of_the_package_domains():
-    with pytest.raises(ValueError, match=r"no domain 'train' in gift_experiment_utils\. Available: \[.*'toy'"):
+    with pytest.raises(ValueError, match=r"no domain 'train' in gift_experiment_utils\.domains\. Available: \[.*'toy'"):
         load_config(TOY, ["experiment.domain=train"])  # an engine module, not a domain
 
 
 def test_module_colon_class_inside_the_package_works():
-    config = load_config(TOY, ["experiment.domain=gift_experiment_utils.toy:ToyTask"])
-    assert config.experiment.domain == "gift_experiment_utils.toy:ToyTask" and config.task.seq_len
+    config = load_config(TOY, ["experiment.domain=gift_experiment_utils.domains.toy:ToyTask"])
+    assert config.experiment.domain == "gift_experiment_utils.domains.toy:ToyTask" and config.task.seq_len
 
 
 OUTSIDE_TASKS = """
 from pathlib import Path
 
-from gift_experiment_utils.toy import ToyTask
+from gift_experiment_utils.domains.toy import ToyTask
 
 Path(__file__).with_name("imported.txt").write_text("imported")  # proves the module ran
 
@@ -312,3 +312,11 @@ def test_the_gift_method_section_is_the_library_argument_list():
         load_config(TOY, ["method.gift_parameters={block_type: mlpp}"])
     with pytest.raises(ValueError, match=r"'method' \(gift\).*regular expression"):
         load_config(TOY, ["method.target_modules=q_proj("])
+
+
+def test_domains_are_the_domains_package_and_nothing_else():
+    from gift_experiment_utils.task import available_domains
+
+    assert available_domains() == ["glue", "language_modeling", "toy", "vision"]
+    with pytest.raises(ValueError, match=r"no domain 'model_source'"):
+        load_config(TOY, ["experiment.domain=model_source"])  # an engine module is not a domain

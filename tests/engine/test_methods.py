@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from gift_experiment_utils.config import BitFitMethod, FullMethod, GIFTMethod, LinearMethod, LoRAMethod, VPTMethod
+from gift_experiment_utils.domains.toy import ToyTask
 from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.methods import apply_method
 from gift_experiment_utils.optim import build_optimizer, build_schedule, param_groups
 from gift_experiment_utils.task import TaskModel
-from gift_experiment_utils.toy import ToyTask
 
 from .conftest import TOY
 

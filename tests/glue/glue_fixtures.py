@@ -161,8 +161,8 @@ def write_glue_tsv(root: Path, *, sizes: tuple[int, int, int] = (48, 16, 12), se
 
 def write_glue_parquet(tsv_root: Path, root: Path) -> Path:
     """The same data as a snapshot of the hub repo nyu-mll/glue: <root>/<task>/<split>-00000-of-00001.parquet."""
-    from gift_experiment_utils.glue.data import TRAIN, DataLocation, load_part
-    from gift_experiment_utils.glue.tasks import GLUE_TASKS
+    from gift_experiment_utils.domains.glue.data import TRAIN, DataLocation, load_part
+    from gift_experiment_utils.domains.glue.specs import GLUE_TASKS
 
     where = DataLocation(source="tsv", data_dir=tsv_root, hub_id="")
     for spec in GLUE_TASKS.values():

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gift_experiment_utils.glue.data import TRAIN, DataLocation, heldout_indices, load_part
-from gift_experiment_utils.glue.predictions import read_predictions, write_predictions
-from gift_experiment_utils.glue.tasks import GLUE_TASKS
+from gift_experiment_utils.domains.glue.data import TRAIN, DataLocation, heldout_indices, load_part
+from gift_experiment_utils.domains.glue.predictions import read_predictions, write_predictions
+from gift_experiment_utils.domains.glue.specs import GLUE_TASKS
 
 SIZES = {"train": 24, "dev": 8, "test": 6}
 

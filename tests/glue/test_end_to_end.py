@@ -16,7 +16,8 @@ import yaml
 from glue_fixtures import BASE_GIFT, REPO
 
 from gift_experiment_utils import sweep as sweep_cli
-from gift_experiment_utils.glue import submit, table
+from gift_experiment_utils.domains.glue import results as table
+from gift_experiment_utils.domains.glue import submit
 
 pytestmark = pytest.mark.slow
 

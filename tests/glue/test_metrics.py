@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from gift_experiment_utils.glue.metrics import glue_metrics, load_glue_metric
-from gift_experiment_utils.glue.tasks import GLUE_TASKS
+from gift_experiment_utils.domains.glue.metrics import glue_metrics, load_glue_metric
+from gift_experiment_utils.domains.glue.specs import GLUE_TASKS
 
 # predictions 1 0 1 1 0 1 against references 1 0 0 1 0 0: TP=2, FP=2, TN=2, FN=0
 BINARY_PRED, BINARY_REF = [1, 0, 1, 1, 0, 1], [1, 0, 0, 1, 0, 0]

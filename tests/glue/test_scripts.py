@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from glue_fixtures import REPO
 
-from gift_experiment_utils.glue import GLUE_TASKS
+from gift_experiment_utils.domains.glue import GLUE_TASKS
 
 SCRIPTS = REPO / "scripts" / "language_understanding"
 

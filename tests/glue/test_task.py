@@ -9,7 +9,7 @@ import pytest
 import torch
 from glue_fixtures import BASE_GIFT, REPO
 
-from gift_experiment_utils.glue import GLUE_TASKS, GlueTask
+from gift_experiment_utils.domains.glue import GLUE_TASKS, GlueTask
 from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.sweep import Sweep
 from gift_experiment_utils.tracking import run_dir

@@ -19,7 +19,7 @@ PANEL = 64  # pixels per panel, small to keep the test fast
 
 @pytest.fixture(scope="module")
 def visualize():
-    from gift_experiment_utils.vision import visualize
+    from gift_experiment_utils.domains.vision import visualize
 
     return visualize
 
@@ -183,10 +183,10 @@ def test_dataset_plug_in(visualize, run_dir, tmp_path, monkeypatch):
 
 
 def test_split_of_the_runs_own_data(visualize, run_dir, tmp_path, monkeypatch):
-    """--split reads the run's data through gift_experiment_utils.vision.sources.config_images."""
+    """--split reads the run's data through gift_experiment_utils.domains.vision.sources.config_images."""
     from skimage import data
 
-    from gift_experiment_utils.vision import common, sources
+    from gift_experiment_utils.domains.vision import common, sources
 
     calls = []
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gift_experiment_utils.language_modeling.arithmetic import ArithmeticConfig, make_splits
-from gift_experiment_utils.language_modeling.prompts import ALPACA_NO_INPUT, ALPACA_WITH_INPUT, GSM8K_SUFFIX
+from gift_experiment_utils.domains.language_modeling.arithmetic import ArithmeticConfig, make_splits
+from gift_experiment_utils.domains.language_modeling.prompts import ALPACA_NO_INPUT, ALPACA_WITH_INPUT, GSM8K_SUFFIX
 
 EOS = "<|endoftext|>"
 
@@ -163,7 +163,7 @@ ALPACA_EVAL_ROWS = [
 
 def write_language_data(root: Path, *, copies: int = 1) -> Path:
     """Every file of formats.DATA_FILES, each `copies` × the rows above."""
-    from gift_experiment_utils.language_modeling.formats import COMMONSENSE_SETS, DATA_FILES, MATH_SETS
+    from gift_experiment_utils.domains.language_modeling.formats import COMMONSENSE_SETS, DATA_FILES, MATH_SETS
 
     rows_by_path = {
         "commonsense_170k/train.json": COMMONSENSE_ROWS,

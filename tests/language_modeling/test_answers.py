@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gift_experiment_utils.language_modeling.answers import (
+from gift_experiment_utils.domains.language_modeling.answers import (
     SCORERS,
     first_capital_letter,
     gold_problem,

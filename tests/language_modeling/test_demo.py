@@ -7,10 +7,10 @@ import operator
 import re
 from pathlib import Path
 
-from gift_experiment_utils.language_modeling.answers import score_number
-from gift_experiment_utils.language_modeling.arithmetic import ArithmeticConfig, make_splits, problem
-from gift_experiment_utils.language_modeling.demo import CONFIGS, read_rows, run_folder, table
-from gift_experiment_utils.language_modeling.prompts import TARGETS
+from gift_experiment_utils.domains.language_modeling.answers import score_number
+from gift_experiment_utils.domains.language_modeling.arithmetic import ArithmeticConfig, make_splits, problem
+from gift_experiment_utils.domains.language_modeling.demo import CONFIGS, read_rows, run_folder, table
+from gift_experiment_utils.domains.language_modeling.prompts import TARGETS
 
 OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.floordiv}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gift_experiment_utils.language_modeling.formats import DATA_FILES
+from gift_experiment_utils.domains.language_modeling.formats import DATA_FILES
 
 from .conftest import write_language_data
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gift_experiment_utils.language_modeling.formats import detect_format
-from gift_experiment_utils.language_modeling.prepare import main as prepare_main
-from gift_experiment_utils.language_modeling.task import EvalFile, LanguageModelingTask
+from gift_experiment_utils.domains.language_modeling.formats import detect_format
+from gift_experiment_utils.domains.language_modeling.prepare import main as prepare_main
+from gift_experiment_utils.domains.language_modeling.task import EvalFile, LanguageModelingTask
 from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.run import main as run_main
 from gift_experiment_utils.tracking import config_hash

@@ -11,14 +11,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from gift_experiment_utils.language_modeling import answers
-from gift_experiment_utils.language_modeling.answers import UnreadableGold, gold_problem, score_math, score_number
-from gift_experiment_utils.language_modeling.formats import DATA_FILES, read_records
-from gift_experiment_utils.language_modeling.prepare import main as prepare_main
-from gift_experiment_utils.language_modeling.prepare import unreadable_golds
-from gift_experiment_utils.language_modeling.prompts import PROMPTS, TARGETS
-from gift_experiment_utils.language_modeling.task import LanguageModelingTask
-from gift_experiment_utils.language_modeling.tokenization import encode_example, find_truncated
+from gift_experiment_utils.domains.language_modeling import answers
+from gift_experiment_utils.domains.language_modeling.answers import (
+    UnreadableGold,
+    gold_problem,
+    score_math,
+    score_number,
+)
+from gift_experiment_utils.domains.language_modeling.formats import DATA_FILES, read_records
+from gift_experiment_utils.domains.language_modeling.prepare import main as prepare_main
+from gift_experiment_utils.domains.language_modeling.prepare import unreadable_golds
+from gift_experiment_utils.domains.language_modeling.prompts import PROMPTS, TARGETS
+from gift_experiment_utils.domains.language_modeling.task import LanguageModelingTask
+from gift_experiment_utils.domains.language_modeling.tokenization import encode_example, find_truncated
 from gift_experiment_utils.loading import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +60,7 @@ def predictions(tmp_path: Path) -> list[dict]:  # of the one run under tmp_path
 def task_warnings(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> pytest.LogCaptureFixture:
     """The task's warnings (run.setup_logging, if a test called it, stops propagation at `gift_experiment_utils`)."""
     monkeypatch.setattr(logging.getLogger("gift_experiment_utils"), "propagate", True)
-    caplog.set_level(logging.WARNING, logger="gift_experiment_utils.language_modeling.task")
+    caplog.set_level(logging.WARNING, logger="gift_experiment_utils.domains.language_modeling.task")
     return caplog
 
 
@@ -200,7 +205,7 @@ def test_find_truncated_is_exactly_what_encode_example_cuts(bpe_tokenizer) -> No
 
 
 def arithmetic_record():
-    from gift_experiment_utils.language_modeling.arithmetic import ArithmeticConfig, make_splits
+    from gift_experiment_utils.domains.language_modeling.arithmetic import ArithmeticConfig, make_splits
 
     return make_splits(ArithmeticConfig(num_train=1, num_test=1))[0][0]
 

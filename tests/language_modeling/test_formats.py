@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gift_experiment_utils.language_modeling.formats import DATA_ENV, DATA_FILES, data_root, read_records
-from gift_experiment_utils.language_modeling.prepare import check
-from gift_experiment_utils.language_modeling.prompts import PROMPTS, TARGETS
+from gift_experiment_utils.domains.language_modeling.formats import DATA_ENV, DATA_FILES, data_root, read_records
+from gift_experiment_utils.domains.language_modeling.prepare import check
+from gift_experiment_utils.domains.language_modeling.prompts import PROMPTS, TARGETS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -100,7 +100,7 @@ def test_prepare_script_check_only(language_data: Path, tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "gift_experiment_utils.language_modeling.prepare",
+            "gift_experiment_utils.domains.language_modeling.prepare",
             "check",
             str(language_data),
             "--counts",

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import torch
 
-from gift_experiment_utils.language_modeling.generation import GENERATION_PRESETS, generate, generation_config
-from gift_experiment_utils.language_modeling.tokenization import collate_prompts, encode_prompt, pad_id
+from gift_experiment_utils.domains.language_modeling.generation import GENERATION_PRESETS, generate, generation_config
+from gift_experiment_utils.domains.language_modeling.tokenization import collate_prompts, encode_prompt, pad_id
 
 PROMPTS = ("Tom has 3 apples.\n", "How many?\n", "A farm has 7 cows and 2 more sheep.\n")
 NEW_TOKENS = 8

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gift_experiment_utils.language_modeling.backbone import resolve_source
-from gift_experiment_utils.language_modeling.task import LanguageModelingTask
-from gift_experiment_utils.language_modeling.tasks import LM_TASKS
+from gift_experiment_utils.domains.language_modeling.backbone import resolve_source
+from gift_experiment_utils.domains.language_modeling.specs import LM_TASKS
+from gift_experiment_utils.domains.language_modeling.task import LanguageModelingTask
 from gift_experiment_utils.loading import load_config
 
 REPO = Path(__file__).resolve().parents[2]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gift_experiment_utils.language_modeling.arithmetic import ArithmeticConfig, make_splits
-from gift_experiment_utils.language_modeling.prompts import PROMPTS, TARGETS, Record
-from gift_experiment_utils.language_modeling.tokenization import (
+from gift_experiment_utils.domains.language_modeling.arithmetic import ArithmeticConfig, make_splits
+from gift_experiment_utils.domains.language_modeling.prompts import PROMPTS, TARGETS, Record
+from gift_experiment_utils.domains.language_modeling.tokenization import (
     IGNORE_INDEX,
     causal_lm_loss,
     collate_prompts,
@@ -138,7 +138,7 @@ def test_left_padded_loss_equals_per_example_loss(kind: str, bpe_tokenizer) -> N
 
 
 def test_left_padded_generation_equals_unpadded(bpe_tokenizer) -> None:
-    from gift_experiment_utils.language_modeling.generation import generate, generation_config
+    from gift_experiment_utils.domains.language_modeling.generation import generate, generation_config
 
     model = _model("llama", len(bpe_tokenizer))
     prompts = [
@@ -159,7 +159,7 @@ def test_llama_style_bos_is_a_prompt_token_and_not_doubled(bpe_tokenizer) -> Non
     from tokenizers.processors import TemplateProcessing
     from transformers import PreTrainedTokenizerFast
 
-    from gift_experiment_utils.language_modeling.task import adds_bos
+    from gift_experiment_utils.domains.language_modeling.task import adds_bos
 
     backend = copy.deepcopy(bpe_tokenizer.backend_tokenizer)
     bos_id = backend.token_to_id("<|endoftext|>")

@@ -6,9 +6,9 @@ import pytest
 import torch
 from vision_data import TINY_VIT
 
+from gift_experiment_utils.domains.vision.backbone import BackboneOptions, build_vit, normalization
+from gift_experiment_utils.domains.vision.sources import config_images, split_images, split_pairs
 from gift_experiment_utils.loading import config_to_yaml, load_config
-from gift_experiment_utils.vision.backbone import BackboneOptions, build_vit, normalization
-from gift_experiment_utils.vision.sources import config_images, split_images, split_pairs
 
 TINY = {"patch_size": 8, "embed_dim": 32, "depth": 2, "num_heads": 2}
 

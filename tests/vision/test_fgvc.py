@@ -8,8 +8,8 @@ import pytest
 import torch
 from vision_data import TINY_VIT, make_fgvc
 
+from gift_experiment_utils.domains.vision.fgvc import FGVCConfig, FGVCTask, class_mapping, fgvc_sources
 from gift_experiment_utils.loading import load_config
-from gift_experiment_utils.vision.fgvc import FGVCConfig, FGVCTask, class_mapping, fgvc_sources
 
 
 def test_one_class_mapping_across_splits(tmp_path):
@@ -64,7 +64,7 @@ def test_transforms_and_collate(fgvc_cub):
 
 
 def test_paper_transforms_at_224():
-    from gift_experiment_utils.vision.common import crop_transform, resize_for
+    from gift_experiment_utils.domains.vision.common import crop_transform, resize_for
 
     assert resize_for(224) == 256
     train = [

@@ -1,4 +1,4 @@
-"""The data checks and the tfds → folder export of `python -m gift_experiment_utils.vision.prepare`."""
+"""The data checks and the tfds → folder export of `python -m gift_experiment_utils.domains.vision.prepare`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import shutil
 
 from conftest import MOCK_EXAMPLES
 
-from gift_experiment_utils.vision.prepare import main
-from gift_experiment_utils.vision.vtab import VTAB_SPLITS, ImageListImages, TfdsImages
+from gift_experiment_utils.domains.vision.prepare import main
+from gift_experiment_utils.domains.vision.vtab import VTAB_SPLITS, ImageListImages, TfdsImages
 
 
 def test_fgvc_check(fgvc_cub, tmp_path, capsys):

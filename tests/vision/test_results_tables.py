@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from gift_experiment_utils import sweep as sweep_cli
+from gift_experiment_utils.domains.vision.results import benchmark_table, main
+from gift_experiment_utils.domains.vision.vtab import VTAB_TASKS
 from gift_experiment_utils.loading import config_to_dict
 from gift_experiment_utils.sweep import Sweep
 from gift_experiment_utils.tables import read_paper, to_markdown
-from gift_experiment_utils.vision.tables import benchmark_table, main
-from gift_experiment_utils.vision.vtab import VTAB_TASKS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,11 +14,11 @@ import pytest
 import torch
 from vision_data import FAST_LOOP, TINY_VIT
 
+from gift_experiment_utils.domains.vision.backbone import build_vit
 from gift_experiment_utils.loading import load_config
 from gift_experiment_utils.methods import apply_method
 from gift_experiment_utils.run import main
 from gift_experiment_utils.task import TaskModel
-from gift_experiment_utils.vision.backbone import build_vit
 
 REPO = Path(__file__).resolve().parents[2]
 # Trainable parameters outside the head on the tiny ViT (width D = 32, 2 blocks, MLP 4D).

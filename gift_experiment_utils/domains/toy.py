@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .task import Splits, Task, TaskModel
+from ..task import Splits, Task, TaskModel
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .tasks import GLUE_TASKS
+from .specs import GLUE_TASKS
 
 
 def accuracy(predictions: np.ndarray, references: np.ndarray) -> float:

@@ -1,6 +1,6 @@
 """Token-clustering figures for a GIFT-tuned timm ViT: where each column of C_l = W_l φ fires on an image.
 
-    python scripts/visual_classification/visualize.py ADAPTER_OR_RUN_DIR --out DIR    (or: python -m gift_experiment_utils.vision.visualize)
+    python scripts/visual_classification/visualize.py ADAPTER_OR_RUN_DIR --out DIR    (or: python -m gift_experiment_utils.domains.vision.visualize)
         (--images DIR [--labels SPLIT.json] | --split test | --dataset MODULE:FUNCTION [--dataset-arg KEY=VALUE ...])
         [--classes 3,17] [--only all|correct|incorrect] [--max-images 20] [--transform crop|fgvc|vtab]
         [--model NAME] [--backbone-weights hub|random|FILE] [--layers all|0,5,-1] [--clusters all|0-7]
@@ -21,11 +21,11 @@ Image sources. An image is a PIL image, an (H, W[, 3]) uint8 array or a (3, H, W
   * --images DIR: every image below DIR; with --labels, the entries of a {relative path: class id} JSON split
     file (the VPT/TOAST FGVC format), labelled, so --classes and --only apply.
   * --split SPLIT (a run directory only): that split of the data the run trained on, read through
-    `gift_experiment_utils.vision.sources.config_images(<run>/config.yaml, SPLIT, classes=...)`.
+    `gift_experiment_utils.domains.vision.sources.config_images(<run>/config.yaml, SPLIT, classes=...)`.
   * --dataset MODULE:FUNCTION: FUNCTION(**dataset-args) returns either an image source (`len(source)` and
-    `source.record(i)` → (image, label, identifier), as gift_experiment_utils.vision sources do) or any
+    `source.record(i)` → (image, label, identifier), as gift_experiment_utils.domains.vision sources do) or any
     iterable of (image, label) or (image, label, identifier) tuples, e.g.
-    `--dataset gift_experiment_utils.vision.sources:split_images --dataset-arg benchmark=fgvc
+    `--dataset gift_experiment_utils.domains.vision.sources:split_images --dataset-arg benchmark=fgvc
     --dataset-arg name=cub --dataset-arg split=test --dataset-arg root=data/fgvc/CUB_200_2011`.
     `records_source` turns either into `Sample`s; this is the one place a dataset plugs in.
 --transform is the resize before the centre crop to the model's S×S input: fgvc = resize to 256/224·S then
@@ -64,8 +64,8 @@ from gift.interpret import (
 from gift.io import CONFIG_NAME, WEIGHTS_NAME
 from gift.targets import layer_index
 
-from ..config import Config
-from ..loading import load_config
+from ...config import Config
+from ...loading import load_config
 from .backbone import BackboneOptions, build_vit
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -460,7 +460,7 @@ def open_source(args: argparse.Namespace) -> Any:
     config_file = run_config_file(Path(args.path), find_adapter_dir(args.path))
     if config_file is None:
         raise ValueError(f"--split needs a run directory with a config.yaml; {args.path} has none. Use --images.")
-    from gift_experiment_utils.vision.sources import config_images
+    from gift_experiment_utils.domains.vision.sources import config_images
 
     return config_images(str(config_file), args.split, classes=args.classes)  # records of the run's own data
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .tasks import TaskSpec
+from .specs import TaskSpec
 
 STSB_RANGE = (0.0, 5.0)
 

@@ -1,8 +1,8 @@
-"""The paper's FGVC and VTAB-1k tables from finished sweeps: `python -m gift_experiment_utils.vision.tables`.
+"""The paper's FGVC and VTAB-1k tables from finished sweeps: `python -m gift_experiment_utils.domains.vision.results`.
 
-    python -m gift_experiment_utils.vision.tables configs/vision/fgvc/sweeps/fgvc_{vpt,bitfit,lora,gift}.yaml \\
+    python -m gift_experiment_utils.domains.vision.results configs/vision/fgvc/sweeps/fgvc_{vpt,bitfit,lora,gift}.yaml \\
         --paper --out results/vision/fgvc
-    python -m gift_experiment_utils.vision.tables configs/vision/vtab/sweeps/vtab_*.yaml --paper --out results/vision/vtab
+    python -m gift_experiment_utils.domains.vision.results configs/vision/vtab/sweeps/vtab_*.yaml --paper --out results/vision/vtab
 
 One row per sweep (its `experiment.name`), built by the engine's `tables.build_table`: the test top-1 (%) of
 its final runs on the selected grid point of each dataset/task (mean ± std over final seeds), the average;
@@ -19,8 +19,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..sweep import Sweep
-from ..tables import Table, build_table, final_runs, publish, read_paper
+from ...sweep import Sweep
+from ...tables import Table, build_table, final_runs, publish, read_paper
 from .fgvc import FGVC_DATASETS
 from .vtab import VTAB_GROUPS, VTAB_TASKS
 
@@ -55,7 +55,7 @@ def benchmark_table(sweep_files: Sequence[str], overrides: Sequence[str] = (), *
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gift_experiment_utils.vision.tables", description=__doc__.split("\n\n")[0]
+        prog="python -m gift_experiment_utils.domains.vision.results", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("sweeps", nargs="+", help="sweep YAML files of one benchmark, one table row each")
     parser.add_argument("--paper", action="store_true", help="add the paper's row of each sweep's config")

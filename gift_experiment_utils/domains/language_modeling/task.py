@@ -1,7 +1,7 @@
 """The language-modeling domain of the engine: causal LMs tuned on instruction data, scored by generation.
 
     python -m gift_experiment_utils.run --config configs/language_modeling/llama1_7b/commonsense_gift_qv.yaml
-    python -m gift_experiment_utils.language_modeling.demo          # the offline CPU mini-reproduction
+    python -m gift_experiment_utils.domains.language_modeling.demo          # the offline CPU mini-reproduction
 
 Training batches: prompt + target tokenised together, labels −100 on the prompt tokens, left padding, loss
 on the label positions only (tokenization.py). Evaluation batches: left-padded prompts; `eval_step` generates
@@ -36,13 +36,13 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ..task import Splits, Task, TaskModel
+from ...task import Splits, Task, TaskModel
 from .answers import SCORERS, gold_problem, scorers_like
 from .arithmetic import ArithmeticConfig, make_splits
 from .formats import FORMATS, data_root, read_eval_file, read_records
 from .generation import GENERATION_PRESETS, decode_new_tokens, generate, generation_config, stop_token_ids
 from .prompts import PROMPTS, TARGETS, Record
-from .tasks import LM_TASKS, LMTaskSpec, set_name
+from .specs import LM_TASKS, LMTaskSpec, set_name
 from .tokenization import (
     Encoded,
     Truncation,
@@ -429,7 +429,7 @@ class LanguageModelingTask(Task):
         logger.warning(
             f"{split}: {len(bad)} of {len(rows)} examples are unscorable (their gold answer cannot be read) and "
             f"left out of accuracy: {shown}{more}.{empty_sets} Every one is marked `unscorable` in {predictions}; "
-            f"`python -m gift_experiment_utils.language_modeling.prepare check {self.data_root()}` lists them too."
+            f"`python -m gift_experiment_utils.domains.language_modeling.prepare check {self.data_root()}` lists them too."
         )
 
     # ------------------------------------------------------------------ outputs

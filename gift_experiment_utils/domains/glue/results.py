@@ -1,6 +1,6 @@
 """The GLUE table of docs/paper_results.md#glue from the final runs of GLUE sweeps, each protocol on its own labelled row.
 
-    python -m gift_experiment_utils.glue.table configs/glue/roberta-base/sweeps/*.yaml --out results/glue_roberta-base
+    python -m gift_experiment_utils.domains.glue.results configs/glue/roberta-base/sweeps/*.yaml --out results/glue_roberta-base
 
 Only the final runs (the selected grid point × the final seeds of each sweep) enter the table, read through
 the engine's `sweep` and `tables` modules: mean ± std over seeds, ×100, one row per (method, protocol):
@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..tables import RunResult, Table, build_table, final_runs, publish
-from .tasks import ALL_ORDER, DISPLAY_NAMES, PAPER_ORDER
+from ...tables import RunResult, Table, build_table, final_runs, publish
+from .specs import ALL_ORDER, DISPLAY_NAMES, PAPER_ORDER
 
 PAPER_AVERAGE = "Avg (paper 6)"
 
@@ -43,7 +43,7 @@ def glue_table(runs: list[RunResult], *, statistic: str = "mean") -> Table:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gift_experiment_utils.glue.table", description=__doc__.split("\n\n")[0]
+        prog="python -m gift_experiment_utils.domains.glue.results", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("sweeps", nargs="+", help="GLUE sweep YAMLs whose selection has been made")
     parser.add_argument("--out", required=True, help="output prefix: writes PREFIX.md, .csv, .png")

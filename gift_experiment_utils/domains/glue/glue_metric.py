@@ -1,7 +1,7 @@
 """An `evaluate` metric module for GLUE, loaded by path (no hub): a drop-in for `evaluate.load("glue", task)`.
 
     import evaluate
-    metric = evaluate.load("gift_experiment_utils/glue/glue_metric.py", "mrpc")
+    metric = evaluate.load("gift_experiment_utils/domains/glue/glue_metric.py", "mrpc")
     metric.compute(predictions=[1, 0, 1], references=[1, 1, 1])   # {"accuracy": 0.667, "f1": 0.8}
 
 `evaluate` copies this file into its module cache and imports it from there, so it imports the computation
@@ -11,8 +11,8 @@ by its absolute name (the installed `gift_experiment_utils` package).
 import datasets
 import evaluate
 
-from gift_experiment_utils.glue.metrics import glue_metrics
-from gift_experiment_utils.glue.tasks import GLUE_TASKS
+from gift_experiment_utils.domains.glue.metrics import glue_metrics
+from gift_experiment_utils.domains.glue.specs import GLUE_TASKS
 
 _DESCRIPTION = "GLUE metrics (accuracy, F1, Matthews correlation, Pearson, Spearman) computed offline."
 _INPUTS = "predictions: class indices (scores for stsb); references: the same."

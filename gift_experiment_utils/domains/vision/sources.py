@@ -10,7 +10,7 @@ the class index the model was trained with, and a stable name (relative path, or
 `split_pairs` gives the same as (image, label) pairs, the shape `visualize.py --dataset` takes:
 
     python scripts/visual_classification/visualize.py RUN_DIR --out figs \\
-        --dataset gift_experiment_utils.vision.sources:split_pairs \\
+        --dataset gift_experiment_utils.domains.vision.sources:split_pairs \\
         --dataset-arg benchmark=fgvc --dataset-arg name=cub --dataset-arg split=test \\
         --dataset-arg root=data/fgvc/CUB_200_2011 --classes 3,17
 """
@@ -103,7 +103,7 @@ def config_images(
     limit: int | None = None,
 ) -> Iterator[ImageRecord]:
     """Records of `split` of the data a config (an experiment YAML or a run's config.yaml) trains on."""
-    from ..loading import load_config
+    from ...loading import load_config
 
     config = load_config(config_file, list(overrides))
     task = config.task

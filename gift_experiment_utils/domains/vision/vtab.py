@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..task import Splits
+from ...task import Splits
 from .backbone import BackboneOptions
 from .common import ImageClassificationTask, ImageDataset, ImageRecord, resize_transform
 from .tfds_reader import load_builder, open_tfds_split, to_rgb

@@ -11,7 +11,7 @@ Two reporting protocols, picked by `task.protocol` and labelled in every table:
 
 With `eval.test: true` and `task.predict_test: true`, the unlabelled GLUE test sets are predicted with the
 weights of `eval.test_weights` and written in the GLUE-server format to <run>/predictions/ (CoLA.tsv,
-MNLI-m.tsv, MNLI-mm.tsv, AX.tsv, ...); `python -m gift_experiment_utils.glue.submit` gathers them.
+MNLI-m.tsv, MNLI-mm.tsv, AX.tsv, ...); `python -m gift_experiment_utils.domains.glue.submit` gathers them.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ..model_source import resolve_source
-from ..task import Splits, Task, TaskModel
+from ...model_source import resolve_source
+from ...task import Splits, Task, TaskModel
 from .data import TRAIN, DataLocation, heldout_indices, load_part
 from .metrics import glue_metrics
 from .predictions import write_predictions
-from .tasks import GLUE_TASKS, Part, TaskSpec
+from .specs import GLUE_TASKS, Part, TaskSpec
 
 logger = logging.getLogger("gift_experiment_utils")
 

@@ -1,6 +1,6 @@
 """Gather test-set prediction files of final runs into one folder (and zip) for the GLUE server.
 
-    python -m gift_experiment_utils.glue.submit configs/glue/roberta-base/sweeps/base-gift-*.yaml \\
+    python -m gift_experiment_utils.domains.glue.submit configs/glue/roberta-base/sweeps/base-gift-*.yaml \\
         --protocol paper --out submissions/roberta-base-gift
 
 For each sweep, among its finished final runs of the chosen protocol, the one with the best validation
@@ -17,8 +17,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from ..sweep import Sweep
-from ..tracking import RunDir, read_json
+from ...sweep import Sweep
+from ...tracking import RunDir, read_json
 
 SERVER_FILES = (
     "CoLA.tsv",
@@ -75,7 +75,7 @@ def assemble(runs: list[RunDir], out: Path) -> tuple[list[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gift_experiment_utils.glue.submit", description=__doc__.split("\n\n")[0]
+        prog="python -m gift_experiment_utils.domains.glue.submit", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("sweeps", nargs="+", help="GLUE sweep YAMLs (one per task) whose finals have run")
     parser.add_argument("--protocol", choices=["paper", "clean"], default="paper")

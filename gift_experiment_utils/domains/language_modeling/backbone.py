@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model_source import ModelSource, resolve_source
+from ...model_source import ModelSource, resolve_source
 
 __all__ = ["ModelSource", "load_causal_lm", "load_tokenizer", "resolve_source"]
 

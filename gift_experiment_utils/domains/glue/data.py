@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .tasks import Part, TaskSpec, TsvColumns
+from .specs import Part, TaskSpec, TsvColumns
 
 Source = Literal["hub", "parquet", "tsv"]
 TRAIN = Part("train", "train", "train.tsv")

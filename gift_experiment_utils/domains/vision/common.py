@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..task import Task, TaskModel
+from ...task import Task, TaskModel
 from .backbone import BackboneOptions, build_vit, check_model_name, normalization
 
 

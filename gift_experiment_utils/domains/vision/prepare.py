@@ -1,4 +1,4 @@
-"""Check and prepare the vision data: `python -m gift_experiment_utils.vision.prepare COMMAND ...`.
+"""Check and prepare the vision data: `python -m gift_experiment_utils.domains.vision.prepare COMMAND ...`.
 
     fgvc-check   --data-root data [--dataset cub ...]           split files, class counts, every image present
     vtab-tfds    --data-dir data/tfds [--task dtd ...] [--manual-dir DIR] [--file-format array_record]
@@ -130,7 +130,7 @@ def _task_version(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m gift_experiment_utils.vision.prepare", description=__doc__.split("\n\n")[0]
+        prog="python -m gift_experiment_utils.domains.vision.prepare", description=__doc__.split("\n\n")[0]
     )
     commands = parser.add_subparsers(dest="command", required=True)
     fgvc = commands.add_parser("fgvc-check", help="check the FGVC folders")

@@ -1,10 +1,10 @@
 """Build and check the language-modeling data folder (the Python half of prepare_data.sh).
 
-    python -m gift_experiment_utils.language_modeling.prepare check data/language_data
-    python -m gift_experiment_utils.language_modeling.prepare check DIR --counts counts.json   # other sizes
-    python -m gift_experiment_utils.language_modeling.prepare check DIR --only boolq gsm8k_main/test.json extra.json
-    python -m gift_experiment_utils.language_modeling.prepare gsm8k DIR          # HF openai/gsm8k, config main
-    python -m gift_experiment_utils.language_modeling.prepare alpaca-eval DIR    # HF tatsu-lab/alpaca_eval
+    python -m gift_experiment_utils.domains.language_modeling.prepare check data/language_data
+    python -m gift_experiment_utils.domains.language_modeling.prepare check DIR --counts counts.json   # other sizes
+    python -m gift_experiment_utils.domains.language_modeling.prepare check DIR --only boolq gsm8k_main/test.json extra.json
+    python -m gift_experiment_utils.domains.language_modeling.prepare gsm8k DIR          # HF openai/gsm8k, config main
+    python -m gift_experiment_utils.domains.language_modeling.prepare alpaca-eval DIR    # HF tatsu-lab/alpaca_eval
 
 `check` reads every file of `formats.DATA_FILES`, checks that it is a JSON list whose rows have the
 format's fields, and that it holds the expected number of examples (exactly, or at least as many for the
@@ -30,7 +30,7 @@ from typing import Any
 
 from .answers import gold_problem
 from .formats import DATA_FILES, FORMATS, PREPARE_COMMAND, check_rows, detect_format
-from .tasks import scored_files
+from .specs import scored_files
 
 SHOWN_ROWS = 100  # unreadable gold answers listed by `check` (a file that is wrong throughout lists its first 100)
 
@@ -186,7 +186,7 @@ BUILDERS = {"gsm8k": build_gsm8k, "alpaca-eval": build_alpaca_eval}
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gift_experiment_utils.language_modeling.prepare",
+        prog="python -m gift_experiment_utils.domains.language_modeling.prepare",
         description="Build or check the language-modeling data folder.",
     )
     parser.add_argument("command", choices=["check", *BUILDERS])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..task import Splits
+from ...task import Splits
 from .backbone import BackboneOptions
 from .common import ImageClassificationTask, ImageDataset, ImageRecord, crop_transform, resize_for
 
