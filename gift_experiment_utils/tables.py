@@ -38,7 +38,7 @@ import json
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean, median, stdev
@@ -467,6 +467,28 @@ def publish(table: Table, prefix: str | Path, *, title: str | None = None) -> in
     print(to_markdown(table), end="")
     print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return 0
+
+
+def sweep_table_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The arguments every table-from-sweeps command shares: the sweep files, --out, --title, --overrides."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("sweeps", nargs="+", help="sweep YAML files whose selection has been made, a row each")
+    parser.add_argument("--out", required=True, help="output prefix: writes PREFIX.md, .csv, .png")
+    parser.add_argument("--title", default=None)
+    parser.add_argument(
+        "--overrides", nargs="+", default=[], metavar="key=value", help="the overrides the sweeps ran with"
+    )
+    return parser
+
+
+def publish_or_error(build: Callable[[], Table], prefix: str | Path, *, title: str | None = None) -> int:
+    """Build the table and publish it; a user error is one line and exit status 2."""
+    try:
+        table = build()
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return publish(table, prefix, title=title)
 
 
 def read_paper(config: str | Path) -> tuple[str, dict[str, float]] | None:

@@ -14,10 +14,9 @@ over the paper's six tasks, and `Avg` over every column. Writes PREFIX.md, PREFI
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from ...tables import RunResult, Table, build_table, final_runs, publish
+from ...tables import RunResult, Table, build_table, final_runs, publish_or_error, sweep_table_parser
 from .specs import ALL_ORDER, DISPLAY_NAMES, PAPER_ORDER
 
 PAPER_AVERAGE = "Avg (paper 6)"
@@ -42,26 +41,13 @@ def glue_table(runs: list[RunResult], *, statistic: str = "mean") -> Table:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m gift_experiment_utils.domains.glue.results", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("sweeps", nargs="+", help="GLUE sweep YAMLs whose selection has been made")
-    parser.add_argument("--out", required=True, help="output prefix: writes PREFIX.md, .csv, .png")
+    parser = sweep_table_parser("python -m gift_experiment_utils.domains.glue.results", __doc__.split("\n\n")[0])
     parser.add_argument(
         "--stat", choices=["mean", "median"], default="mean", help="per cell: mean ± std over seeds, or the median"
     )
-    parser.add_argument("--title", default=None)
-    parser.add_argument(
-        "--overrides", nargs="+", default=[], metavar="key=value", help="the overrides the sweeps ran with"
-    )
     args = parser.parse_args(argv)
-    try:
-        runs, _ = final_runs(args.sweeps, args.overrides)
-        table = glue_table(runs, statistic=args.stat)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return publish(table, args.out, title=args.title)
+    build = lambda: glue_table(final_runs(args.sweeps, args.overrides)[0], statistic=args.stat)  # noqa: E731
+    return publish_or_error(build, args.out, title=args.title)
 
 
 if __name__ == "__main__":

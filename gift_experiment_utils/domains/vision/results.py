@@ -15,12 +15,11 @@ when there was no GPU, marked *). `--paper` adds the paper's row of each sweep's
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from ...sweep import Sweep
-from ...tables import Table, build_table, final_runs, publish, read_paper
+from ...tables import Table, build_table, final_runs, publish_or_error, read_paper, sweep_table_parser
 from .fgvc import FGVC_DATASETS
 from .vtab import VTAB_GROUPS, VTAB_TASKS
 
@@ -54,23 +53,11 @@ def benchmark_table(sweep_files: Sequence[str], overrides: Sequence[str] = (), *
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m gift_experiment_utils.domains.vision.results", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("sweeps", nargs="+", help="sweep YAML files of one benchmark, one table row each")
+    parser = sweep_table_parser("python -m gift_experiment_utils.domains.vision.results", __doc__.split("\n\n")[0])
     parser.add_argument("--paper", action="store_true", help="add the paper's row of each sweep's config")
-    parser.add_argument("--out", required=True, help="output prefix: writes PREFIX.md, .csv, .png")
-    parser.add_argument("--title", default=None)
-    parser.add_argument(
-        "--overrides", nargs="+", default=[], metavar="key=value", help="the overrides the sweeps ran with"
-    )
     args = parser.parse_args(argv)
-    try:
-        table = benchmark_table(args.sweeps, args.overrides, paper=args.paper)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return publish(table, args.out, title=args.title)
+    build = lambda: benchmark_table(args.sweeps, args.overrides, paper=args.paper)  # noqa: E731
+    return publish_or_error(build, args.out, title=args.title)
 
 
 if __name__ == "__main__":
