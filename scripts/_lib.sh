@@ -121,3 +121,19 @@ gift_table_overrides() {  # TABLE_OVERRIDES: `--overrides ...` for a table of sw
   TABLE_OVERRIDES=()
   ((${#OVERRIDES[@]} == 0)) || TABLE_OVERRIDES=(--overrides "${OVERRIDES[@]}")
 }
+
+gift_vision_table() {  # gift_vision_table BENCHMARK METHOD...: the table of those sweeps (default: the paper's rows)
+  local benchmark=$1 method out
+  shift
+  local methods=("$@") sweeps=()
+  ((${#methods[@]})) || methods=(vpt bitfit lora gift)
+  for method in "${methods[@]}"; do
+    gift_config "configs/vision/$benchmark/sweeps/${benchmark}_$method.yaml"
+    sweeps+=("$CONFIG")
+  done
+  out="results/vision/$benchmark"
+  ((${#OVERRIDES[@]} == 0)) || out+="-overridden"  # a smoke run does not overwrite the real table
+  gift_table_overrides
+  gift_run "$PYTHON" -m gift_experiment_utils.domains.vision.results "${sweeps[@]}" --paper --out "$out" \
+    "${TABLE_OVERRIDES[@]}"
+}

@@ -9,14 +9,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../_lib.sh"
 gift_parse "$@"
-methods=("${ARGS[@]}")
-((${#methods[@]})) || methods=(vpt bitfit lora gift)
-sweeps=()
-for method in "${methods[@]}"; do
-  gift_config "configs/vision/vtab/sweeps/vtab_$method.yaml"
-  sweeps+=("$CONFIG")
-done
-out="results/vision/vtab"
-((${#OVERRIDES[@]} == 0)) || out+="-overridden"  # a smoke run does not overwrite the real table
-gift_table_overrides
-gift_run "$PYTHON" -m gift_experiment_utils.domains.vision.results "${sweeps[@]}" --paper --out "$out" "${TABLE_OVERRIDES[@]}"
+gift_vision_table vtab "${ARGS[@]}"
