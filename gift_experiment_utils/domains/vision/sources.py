@@ -21,11 +21,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .common import ImageRecord, ImageSource
+from .fgvc import FGVC_DATASETS, FGVCConfig, fgvc_sources
 from .fgvc import SPLITS as FGVC_SPLITS
-from .fgvc import FGVCConfig, fgvc_sources
-from .vtab import VTAB_SPLITS, VTABConfig, vtab_source
+from .vtab import VTAB_TASKS, VTABConfig, vtab_source
 
-BENCHMARKS = ("fgvc", "vtab")
+BENCHMARKS = {"fgvc": FGVC_DATASETS, "vtab": VTAB_TASKS}  # benchmark -> its table of dataset names
 
 
 def _records(source: ImageSource, classes: Iterable[int] | None, limit: int | None) -> Iterator[ImageRecord]:
@@ -45,28 +45,13 @@ def _label_of(source: ImageSource, index: int) -> int:
     return items[index][-1] if items is not None else source.record(index).label
 
 
-def open_source(
-    benchmark: str,
-    name: str,
-    split: str,
-    *,
-    root: str | None = None,
-    source: str = "tfds",
-    data_root: str = "data",
-    tfds_version: str | None = None,
-) -> ImageSource:
-    """The image source of one split (random access: `len`, `record(i)`)."""
-    if benchmark == "fgvc":
-        if split not in FGVC_SPLITS:
-            raise ValueError(f"FGVC split {split!r}: choose one of {FGVC_SPLITS}.")
-        return fgvc_sources(FGVCConfig(dataset=name, root=root, check_images=False), data_root, (split,))[split]
-    if benchmark == "vtab":
-        if split not in VTAB_SPLITS:
-            raise ValueError(f"VTAB split {split!r}: choose one of {VTAB_SPLITS}.")
-        versions = {name: tfds_version} if tfds_version else {}
-        config = VTABConfig(name=name, source=source, data_dir=root, tfds_versions=versions)
-        return vtab_source(config, split, data_root)
-    raise ValueError(f"benchmark={benchmark!r}: choose one of {BENCHMARKS}.")
+def _open(task: FGVCConfig | VTABConfig, split: str, data_root: str) -> ImageSource:
+    """The image source (random access: `len`, `record(i)`) of one split of an FGVC or VTAB task."""
+    if isinstance(task, VTABConfig):
+        return vtab_source(task, split, data_root)  # which checks the split
+    if split not in FGVC_SPLITS:
+        raise ValueError(f"FGVC split {split!r}: choose one of {FGVC_SPLITS}.")
+    return fgvc_sources(task, data_root, (split,))[split]
 
 
 def split_images(
@@ -82,11 +67,16 @@ def split_images(
     limit: int | None = None,
 ) -> Iterator[ImageRecord]:
     """Records of one split in dataset order, only those of `classes` if given, at most `limit`."""
-    _check_name(benchmark, name)
-    opened = open_source(
-        benchmark, name, split, root=root, source=source, data_root=data_root, tfds_version=tfds_version
-    )
-    return _records(opened, classes, limit)
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"benchmark={benchmark!r}: choose one of {tuple(BENCHMARKS)}.")
+    if name not in BENCHMARKS[benchmark]:
+        raise ValueError(f"{benchmark} has no {name!r}; choose one of {sorted(BENCHMARKS[benchmark])}.")
+    if benchmark == "fgvc":
+        task = FGVCConfig(dataset=name, root=root, check_images=False)
+    else:
+        versions = {name: tfds_version} if tfds_version else {}
+        task = VTABConfig(name=name, source=source, data_dir=root, tfds_versions=versions)
+    return _records(_open(task, split, data_root), classes, limit)
 
 
 def split_pairs(**kwargs: Any) -> Iterator[tuple[Any, int]]:
@@ -106,27 +96,9 @@ def config_images(
     from ...loading import load_config
 
     config = load_config(config_file, list(overrides))
-    task = config.task
-    if isinstance(task, FGVCConfig):
-        if split not in FGVC_SPLITS:
-            raise ValueError(f"FGVC split {split!r}: choose one of {FGVC_SPLITS}.")
-        opened = fgvc_sources(task, config.data.root, (split,))[split]
-    elif isinstance(task, VTABConfig):
-        opened = vtab_source(task, split, config.data.root)
-    else:
+    if not isinstance(config.task, (FGVCConfig, VTABConfig)):
         raise ValueError(
             f"{config_file}: experiment.domain={config.experiment.domain!r} is not a vision domain "
             "(vision.fgvc or vision.vtab)."
         )
-    return _records(opened, classes, limit)
-
-
-def _check_name(benchmark: str, name: str) -> None:
-    from .fgvc import FGVC_DATASETS
-    from .vtab import VTAB_TASKS
-
-    table = {"fgvc": FGVC_DATASETS, "vtab": VTAB_TASKS}.get(benchmark)
-    if table is None:
-        raise ValueError(f"benchmark={benchmark!r}: choose one of {BENCHMARKS}.")
-    if name not in table:
-        raise ValueError(f"{benchmark} has no {name!r}; choose one of {sorted(table)}.")
+    return _records(_open(config.task, split, config.data.root), classes, limit)

@@ -40,11 +40,11 @@ import dataclasses
 import html
 import importlib
 import json
-import math
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -61,19 +61,20 @@ from gift.interpret import (
     prepare_image,
     soft_maps,
 )
-from gift.io import CONFIG_NAME, WEIGHTS_NAME
+from gift.io import CONFIG_NAME, WEIGHTS_NAME, read_config
 from gift.targets import layer_index
 
 from ...config import Config
 from ...loading import load_config
 from .backbone import BackboneOptions, build_vit
+from .common import resize_for
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 PANEL_PX, LEFT_PX, TOP_PX, DPI = 112, 28, 52, 100  # a panel (default); room for row labels; for title + column titles
 OVERLAY_ALPHA, SEGMENT_ALPHA = 0.5, 0.6
 TRANSFORMS = {  # name -> the `resize` argument of prepare_image for an S×S input (then a centre crop to S×S)
     "crop": lambda size: None,  # shorter side to S: the most of the image a square crop can show
-    "fgvc": lambda size: math.floor(size * 256 / 224),  # the paper's FGVC evaluation: Resize 256 → CenterCrop 224
+    "fgvc": resize_for,  # the paper's FGVC evaluation: Resize 256 → CenterCrop 224 (256/224 × S)
     "vtab": lambda size: (size, size),  # VTAB: resize to S×S, aspect not kept
 }
 
@@ -121,13 +122,12 @@ class FolderImages:
             return image.convert("RGB"), label, relative
 
 
-def records_source(records: Any, prefix: str = "sample") -> Iterator[Sample]:
+def records_source(records: Any) -> Iterator[Sample]:
     """Samples from an image source (`len` + `record(i)`) or an iterable of (image, label[, identifier])."""
     if hasattr(records, "record") and hasattr(records, "__len__"):
-        source = records
-        records = (source.record(i) for i in range(len(source)))
+        records = map(records.record, range(len(records)))
     for index, (image, label, *identifier) in enumerate(records):
-        name = _safe(str(Path(str(identifier[0])).with_suffix(""))) if identifier else f"{prefix}_{index:05d}"
+        name = _safe(str(Path(str(identifier[0])).with_suffix(""))) if identifier else f"sample_{index:05d}"
         yield Sample(name, image, None if label is None else int(label))
 
 
@@ -179,17 +179,11 @@ def run_config_file(path: Path, adapter_dir: Path) -> Path | None:
     return None
 
 
-def run_config(path: Path, adapter_dir: Path) -> Config | None:
-    """The run's resolved config (`load_config` of its config.yaml), None for a bare adapter directory."""
-    config_file = run_config_file(path, adapter_dir)
-    return None if config_file is None else load_config(config_file)
-
-
 def saved_num_classes(adapter_dir: Path) -> int | None:
     """Output size of the saved classifier head (`head.<module>.weight`), None when no head was saved."""
     from safetensors import safe_open
 
-    heads = json.loads((adapter_dir / CONFIG_NAME).read_text()).get("gift_wrapper", {}).get("head_modules", [])
+    _, heads = read_config(adapter_dir)
     with safe_open(str(adapter_dir / WEIGHTS_NAME), framework="pt") as tensors:
         saved = set(tensors.keys())
         for head in heads:
@@ -198,10 +192,8 @@ def saved_num_classes(adapter_dir: Path) -> int | None:
     return None
 
 
-def load_model(args: argparse.Namespace) -> GIFTWrapperForImageClassification:
+def load_model(args: argparse.Namespace, adapter_dir: Path, config: Config | None) -> GIFTWrapperForImageClassification:
     """The timm backbone (the run's config and the flags) with the saved adapter loaded, in eval mode."""
-    adapter_dir = find_adapter_dir(args.path)
-    config = run_config(Path(args.path), adapter_dir)
     name = args.model or (config.model.name if config is not None else None)
     if not name:
         raise ValueError(f"No config.yaml with model.name above {adapter_dir}; pass --model (a timm model name).")
@@ -251,26 +243,6 @@ def figure_size(num_rows: int, num_columns: int, panel: int = PANEL_PX) -> tuple
     return LEFT_PX + num_columns * panel, TOP_PX + num_rows * panel
 
 
-def _panels(
-    image: torch.Tensor,
-    maps: torch.Tensor,
-    visible: torch.Tensor,
-    segment: torch.Tensor,
-    *,
-    colormap: Any,
-    palette: torch.Tensor,
-) -> torch.Tensor:
-    """One figure row as (columns, 3, P, P) in [0, 1]: the image, each map over it, the segmentation over it.
-
-    image: (P, P, 3) in [0, 1]; maps: (k, P, P) in [0, 1]; visible: (k, P, P), the fraction of each pixel
-    above the threshold (1 without one); segment: (P, P) cluster indices; palette: (r, 3)."""
-    colours = torch.from_numpy(colormap(maps.numpy())[..., :3]).float()  # (k, P, P, 3)
-    alpha = (OVERLAY_ALPHA * visible)[..., None]
-    overlays = (1 - alpha) * image + alpha * colours
-    segmentation = (1 - SEGMENT_ALPHA) * image + SEGMENT_ALPHA * palette[segment]
-    return torch.cat([image[None], overlays, segmentation[None]]).permute(0, 3, 1, 2)
-
-
 def _label_sheet(
     *, width: int, height: int, panel: int, title: str, columns: list[tuple[str, Any]], rows: list[str]
 ) -> Any:
@@ -294,11 +266,9 @@ def _label_sheet(
 
 def render_figure(
     shown: torch.Tensor,
-    maps: dict[str, torch.Tensor],
-    segments: dict[str, torch.Tensor],
+    scores: dict[str, torch.Tensor],
     *,
     clusters: Sequence[int],
-    rank: int,
     colormap: str,
     threshold: float | None,
     title: str,
@@ -307,8 +277,9 @@ def render_figure(
 ) -> None:
     """Rows = layers; columns = the image, one overlay per cluster in `clusters`, the argmax segmentation.
 
-    shown: (H, W, 3) uint8; maps[layer]: (r, H, W) in [0, 1] (0 = hidden when thresholded); segments[layer]:
-    (H, W) cluster indices. The panels are composed as pixels (fast); matplotlib draws only the labels."""
+    shown: (H, W, 3) uint8; scores[layer]: (1, r, h, w) patch scores, drawn as `soft_maps` (thresholded at
+    `threshold`) and `hard_segmentation` at H×W. The panels are composed as pixels (fast); matplotlib draws only
+    the labels."""
     import torch.nn.functional as F
     from matplotlib import colormaps
     from PIL import Image
@@ -317,29 +288,33 @@ def render_figure(
         extra = {"antialias": True, "align_corners": False} if mode == "bilinear" else {}
         return F.interpolate(t[None].float(), size=(panel, panel), mode=mode, **extra)[0]
 
+    size = tuple(shown.shape[:2])
     image = shrink(shown.permute(2, 0, 1), "bilinear").permute(1, 2, 0).clamp(0, 255) / 255  # (P, P, 3)
-    palette = torch.tensor(cluster_colors(rank))  # (r, 3), shared with the column titles
+    rank = next(iter(scores.values())).shape[1]
+    palette, cmap = torch.tensor(cluster_colors(rank)), colormaps[colormap]  # palette (r, 3): also the column titles
     rows = []
-    for layer, layer_maps in maps.items():
-        chosen = layer_maps[list(clusters)]
+    for layer_scores in scores.values():
+        chosen = soft_maps(layer_scores, size, threshold=threshold)[0].cpu()[list(clusters)]  # (k, H, W) in [0, 1]
         # Thresholded maps are 0 where hidden: shrink the visible part alone (a normalised average), so the
-        # hidden zeros do not bleed into the colours along the edges.
+        # hidden zeros do not bleed into the colours along the edges. visible (k, P, P): the fraction of each
+        # panel pixel above the threshold, which scales the overlay's opacity (1 without a threshold).
         if threshold is None:
             visible, shrunk = torch.ones(len(clusters), panel, panel), shrink(chosen, "bilinear")
         else:
             visible = shrink((chosen > 0).float(), "bilinear")
             shrunk = shrink(chosen, "bilinear") / visible.clamp_min(1e-6)
-        segment = shrink(segments[layer][None], "nearest")[0].long()
-        panels = _panels(
-            image, shrunk.clamp(0, 1), visible.clamp(0, 1), segment, colormap=colormaps[colormap], palette=palette
-        )
-        rows.append(torch.cat(list(panels), dim=-1))  # (3, P, columns·P)
-    canvas = (torch.cat(rows, dim=-2).clamp(0, 1) * 255).round().byte().permute(1, 2, 0)  # (rows·P, columns·P, 3)
+        segment = shrink(hard_segmentation(layer_scores, size)[0].cpu()[None], "nearest")[0].long()  # (P, P)
+        colours = torch.from_numpy(cmap(shrunk.clamp(0, 1).numpy())[..., :3]).float()  # (k, P, P, 3)
+        alpha = (OVERLAY_ALPHA * visible.clamp(0, 1))[..., None]
+        overlays = (1 - alpha) * image + alpha * colours
+        segmentation = (1 - SEGMENT_ALPHA) * image + SEGMENT_ALPHA * palette[segment]
+        rows.append(torch.cat([image, *overlays, segmentation], dim=1))  # (P, columns·P, 3)
+    canvas = (torch.cat(rows).clamp(0, 1) * 255).round().byte()  # (rows·P, columns·P, 3)
 
-    width, height = figure_size(len(maps), len(clusters) + 2, panel)
+    width, height = figure_size(len(scores), len(clusters) + 2, panel)
     columns = [("image", "black"), *((f"c{c}", tuple(0.8 * palette[c].numpy())) for c in clusters), ("argmax", "black")]
-    depths = [layer_index(layer, None) for layer in maps]
-    row_labels = [f"layer {layer if depth is None else depth}" for layer, depth in zip(maps, depths)]
+    depths = [layer_index(layer, None) for layer in scores]
+    row_labels = [f"layer {layer if depth is None else depth}" for layer, depth in zip(scores, depths)]
     pixels = _label_sheet(width=width, height=height, panel=panel, title=title, columns=columns, rows=row_labels)
     pixels[TOP_PX:, LEFT_PX:] = canvas.numpy()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -439,13 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_source(args: argparse.Namespace) -> Any:
-    """The image source named by the flags (checked before the model loads)."""
-    given = [
-        flag
-        for flag, value in (("--images", args.images), ("--dataset", args.dataset), ("--split", args.split))
-        if value
-    ]
+def open_source(args: argparse.Namespace, config_file: Path | None) -> Any:
+    """The image source named by the flags (checked before the model loads); `config_file`: the run's."""
+    given = [flag for flag in ("--images", "--dataset", "--split") if getattr(args, flag[2:])]
     if len(given) != 1:
         raise ValueError(
             f"Give exactly one image source, not {given or 'none'}: --images DIR, --dataset MODULE:FUNCTION, "
@@ -457,7 +428,6 @@ def open_source(args: argparse.Namespace) -> Any:
         return FolderImages(args.images, args.labels)
     if args.dataset is not None:
         return dataset_records(args.dataset, args.dataset_arg)
-    config_file = run_config_file(Path(args.path), find_adapter_dir(args.path))
     if config_file is None:
         raise ValueError(f"--split needs a run directory with a config.yaml; {args.path} has none. Use --images.")
     from gift_experiment_utils.domains.vision.sources import config_images
@@ -474,17 +444,6 @@ def filtered(samples: Iterable[Sample], classes: list[int] | None, only: str) ->
             )
         if classes is None or sample.label in classes:
             yield sample
-
-
-def _batches(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
-    batch: list[Sample] = []
-    for sample in samples:
-        batch.append(sample)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def visualize(
@@ -505,8 +464,9 @@ def visualize(
     stages = STAGES if args.stage == "both" else (args.stage,)
     rows: list[dict[str, Any]] = []
     used: set[str] = set()
+    samples = iter(samples)
     progress = tqdm(total=total, unit="image", desc="images read", file=sys.stderr)
-    for batch in _batches(samples, args.batch_size):
+    for batch in iter(lambda: list(islice(samples, args.batch_size)), []):  # lists of --batch-size samples
         prepared = [prepare_image(s.image, size=size, mean=data["mean"], std=data["std"], resize=resize) for s in batch]
         images = torch.stack([normalised for normalised, _ in prepared]).to(args.device)
         scores = {  # stage -> ({layer: (B, r, h, w)}, logits)
@@ -523,14 +483,11 @@ def visualize(
             used.add(name)
             figures = {}
             for stage in stages:
-                layer_scores = {n: s[i : i + 1] for n, s in scores[stage][0].items()}  # (1, r, h, w) each
                 figures[stage] = f"figures/{name}_{stage}.png"
                 render_figure(
                     prepared[i][1],
-                    {n: soft_maps(s, size, threshold=args.threshold)[0].cpu() for n, s in layer_scores.items()},
-                    {n: hard_segmentation(s, size)[0].cpu() for n, s in layer_scores.items()},
+                    {n: s[i : i + 1] for n, s in scores[stage][0].items()},  # (1, r, h, w) each
                     clusters=clusters,
-                    rank=rank,
                     colormap=args.colormap,
                     threshold=args.threshold,
                     title=f"{name} · {stage} residual · label {'–' if sample.label is None else sample.label} · "
@@ -538,14 +495,9 @@ def visualize(
                     path=args.out / figures[stage],
                     panel=args.panel_size,
                 )
-            row = {
-                "name": name,
-                "label": sample.label,
-                "prediction": predictions[i],
-                "correct": correct,
-                "figures": figures,
-            }
-            rows.append(row)
+            rows.append(
+                dict(name=name, label=sample.label, prediction=predictions[i], correct=correct, figures=figures)
+            )
             progress.set_postfix(drawn=len(rows))
             if args.max_images is not None and len(rows) >= args.max_images:
                 progress.close()
@@ -554,24 +506,22 @@ def visualize(
     return rows
 
 
-def default_transform(args: argparse.Namespace) -> str:
-    """The run's evaluation transform (from experiment.domain in its config.yaml), else `crop`."""
-    config = run_config(Path(args.path), find_adapter_dir(args.path))
-    return {"vision.fgvc": "fgvc", "vision.vtab": "vtab"}.get(config.experiment.domain if config else "", "crop")
-
-
 def main(argv: Sequence[str] | None = None) -> Path:
     args = build_parser().parse_args(argv)
-    args.transform = args.transform or default_transform(args)
-    records = open_source(args)  # a bad source fails before the model loads
-    model = load_model(args)
+    adapter_dir = find_adapter_dir(args.path)
+    config_file = run_config_file(Path(args.path), adapter_dir)
+    config = None if config_file is None else load_config(config_file)  # None for a bare adapter directory
+    domain = config.experiment.domain if config else ""  # the run's evaluation transform, else crop
+    args.transform = args.transform or {"vision.fgvc": "fgvc", "vision.vtab": "vtab"}.get(domain, "crop")
+    records = open_source(args, config_file)  # a bad source fails before the model loads
+    model = load_model(args, adapter_dir, config)
     samples = filtered(records_source(records), args.classes, args.only)
     total = len(records) if hasattr(records, "__len__") else None
     rows = visualize(model, samples, args, total=total)
     if not rows:
         print("No image was drawn: the source is empty or --classes / --only kept none.", file=sys.stderr)
     settings = {
-        "adapter": find_adapter_dir(args.path),
+        "adapter": adapter_dir,
         "model": args.model or model.backbone.pretrained_cfg.get("architecture", type(model.backbone).__name__),
         "layers": "all" if args.layers is None else args.layers,
         "clusters": "all" if args.clusters is None else args.clusters,
