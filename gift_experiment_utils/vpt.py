@@ -30,45 +30,37 @@ class VisualPrompts(nn.Module):
         return self.dropout(self.prompts[layer]).unsqueeze(0).expand(batch_size, -1, -1)  # (B, P, D)
 
 
-def _blocks_of(model: nn.Module) -> tuple[nn.Module, list[nn.Module]]:
+def add_visual_prompts(model: nn.Module, *, num_prompts: int, deep: bool, dropout: float) -> VisualPrompts:
+    """Attach prompts to `model` (a timm ViT) in place; returns the prompt module."""
     needed = ("blocks", "embed_dim", "num_prefix_tokens", "patch_embed")
     if not all(hasattr(model, attr) for attr in needed):
         raise ValueError(
             f"method.name=vpt needs a timm VisionTransformer (with {', '.join(needed)}); got {type(model).__name__}. "
             "Use another method for this model."
         )
-    return model, list(model.blocks)
-
-
-def add_visual_prompts(model: nn.Module, *, num_prompts: int, deep: bool, dropout: float) -> VisualPrompts:
-    """Attach prompts to `model` (a timm ViT) in place; returns the prompt module."""
-    model, blocks = _blocks_of(model)
-    prefix, count = model.num_prefix_tokens, num_prompts
+    blocks, prefix = list(model.blocks), model.num_prefix_tokens
     patch = model.patch_embed.patch_size
     patch_area = patch[0] * patch[1] if isinstance(patch, (tuple, list)) else patch * patch
-    prompts = VisualPrompts(len(blocks) if deep else 1, count, model.embed_dim, patch_area, dropout)
+    prompts = VisualPrompts(len(blocks) if deep else 1, num_prompts, model.embed_dim, patch_area, dropout)
     prompts.to(device=model.patch_embed.proj.weight.device)
     model.visual_prompts = prompts
 
-    def insert(module: nn.Module, args: tuple) -> tuple:
-        x = args[0]  # (B, prefix + N, D)
-        tokens = prompts.tokens(0, x.shape[0]).to(x.dtype)
-        return (torch.cat([x[:, :prefix], tokens, x[:, prefix:]], dim=1), *args[1:])
+    def put(layer: int, replaced: int):
+        """Pre-hook of a block: prompts_layer right after the prefix tokens, in place of the `replaced` there."""
 
-    def replace(layer: int):
         def hook(module: nn.Module, args: tuple) -> tuple:
-            x = args[0]  # (B, prefix + P + N, D)
+            x = args[0]  # (B, prefix + replaced + N, D)
             tokens = prompts.tokens(layer, x.shape[0]).to(x.dtype)
-            return (torch.cat([x[:, :prefix], tokens, x[:, prefix + count :]], dim=1), *args[1:])
+            return (torch.cat([x[:, :prefix], tokens, x[:, prefix + replaced :]], dim=1), *args[1:])
 
         return hook
 
     def drop(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
-        return torch.cat([output[:, :prefix], output[:, prefix + count :]], dim=1)  # (B, prefix + N, D)
+        return torch.cat([output[:, :prefix], output[:, prefix + num_prompts :]], dim=1)  # (B, prefix + N, D)
 
-    blocks[0].register_forward_pre_hook(insert)
+    blocks[0].register_forward_pre_hook(put(0, replaced=0))  # inserted: the sequence grows by P
     if deep:
         for layer, block in enumerate(blocks[1:], start=1):
-            block.register_forward_pre_hook(replace(layer))
+            block.register_forward_pre_hook(put(layer, replaced=num_prompts))
     blocks[-1].register_forward_hook(drop)
     return prompts
