@@ -143,8 +143,8 @@ def read_tsv(path: Path, columns: TsvColumns, spec: TaskSpec) -> tuple[list[list
         positions = [header.index(c) for c in wanted]
         texts: list[list[str]] = [[] for _ in columns.text]
         labels: list[float | int] = []
-        first_line = 1 if columns.header else 2
-        for line, row in enumerate(rows, start=first_line):
+        unlabelled = -1.0 if spec.is_regression else -1  # the label of unlabelled (test) rows, as on the hub
+        for line, row in enumerate(rows, start=1 if columns.header else 2):  # line numbers in the file
             if not row:
                 continue
             if len(row) <= max(positions):
@@ -154,7 +154,7 @@ def read_tsv(path: Path, columns: TsvColumns, spec: TaskSpec) -> tuple[list[list
                 )
             for values, position in zip(texts, positions):
                 values.append(row[position])
-            labels.append(_label(spec, row[positions[-1]], path, line) if columns.label else _unlabelled(spec))
+            labels.append(_label(spec, row[positions[-1]], path, line) if columns.label else unlabelled)
     return texts, labels
 
 
@@ -171,10 +171,6 @@ def _label(spec: TaskSpec, text: str, path: Path, line: int) -> float | int:
     if not 0 <= value < spec.num_labels:
         raise ValueError(f"{path}, line {line}: label {value} is outside 0 .. {spec.num_labels - 1}.")
     return value
-
-
-def _unlabelled(spec: TaskSpec) -> float | int:
-    return -1.0 if spec.is_regression else -1
 
 
 # ---------------------------------------------------------------------------------------------- held-out slice

@@ -147,13 +147,4 @@ GLUE_TASKS: dict[str, TaskSpec] = {task.name: task for task in (
 # The column order of the paper's GLUE table (docs/paper_results.md#glue); MNLI and QQP follow as the LoReFT table has them.
 PAPER_ORDER = ("sst2", "mrpc", "cola", "qnli", "rte", "stsb")
 ALL_ORDER = ("mnli", "sst2", "mrpc", "cola", "qnli", "qqp", "rte", "stsb")
-DISPLAY_NAMES = {
-    "mnli": "MNLI",
-    "sst2": "SST-2",
-    "mrpc": "MRPC",
-    "cola": "CoLA",
-    "qnli": "QNLI",
-    "qqp": "QQP",
-    "rte": "RTE",
-    "stsb": "STS-B",
-}
+DISPLAY_NAMES = {name: task.folder for name, task in GLUE_TASKS.items()}  # the official names: CoLA, SST-2, ...

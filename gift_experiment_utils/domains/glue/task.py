@@ -180,14 +180,8 @@ class GlueTask(Task):
         from transformers import AutoModelForSequenceClassification
 
         spec, source = self.spec, resolve_source(self.config.model.name)
-        labels = (
-            {}
-            if spec.is_regression
-            else {
-                "id2label": dict(enumerate(spec.label_names)),
-                "label2id": {name: i for i, name in enumerate(spec.label_names)},
-            }
-        )
+        names = dict(enumerate(spec.label_names))  # {} for regression: no label names to pass
+        labels = {"id2label": names, "label2id": {name: i for i, name in names.items()}} if names else {}
         model = AutoModelForSequenceClassification.from_pretrained(
             source.path,
             **source.kwargs(),
