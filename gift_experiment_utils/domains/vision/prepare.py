@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .fgvc import FGVC_DATASETS, SPLITS, FGVCConfig, dataset_root, fgvc_sources
 from .tfds_reader import import_tfds, load_builder
-from .vtab import VTAB_SPLITS, VTAB_TASKS, ImageListImages, TfdsImages
+from .vtab import VTAB_SPLITS, VTAB_TASKS, TfdsImages, VTABConfig, vtab_source
 
 EXPECTED_VTAB_SIZES = {"train800": 800, "val200": 200, "train800val200": 1000}
 
@@ -72,10 +72,10 @@ def vtab_tfds(
 def vtab_check(data_dir: str, tasks: Sequence[str], *, source: str, versions: dict[str, str]) -> int:
     problems = 0
     for name in tasks:
-        sizes = []
+        sizes, config = [], VTABConfig(name=name, source=source, data_dir=data_dir, tfds_versions=versions)
         try:
             for split in VTAB_SPLITS:
-                opened = _vtab_source(name, split, data_dir, source=source, version=versions.get(name))
+                opened = vtab_source(config, split, data_root=data_dir)  # data_dir given: data_root is not used
                 expected = EXPECTED_VTAB_SIZES.get(split)
                 if expected is not None and len(opened) != expected:
                     raise ValueError(f"{split} has {len(opened)} examples, VTAB-1k has {expected}")
@@ -87,12 +87,6 @@ def vtab_check(data_dir: str, tasks: Sequence[str], *, source: str, versions: di
             continue
         print(f"[ok]      {name:22s} {', '.join(sizes)}")
     return problems
-
-
-def _vtab_source(name: str, split: str, data_dir: str, *, source: str, version: str | None):
-    if source == "folder":
-        return ImageListImages(Path(data_dir) / name, split, num_classes=VTAB_TASKS[name].num_classes)
-    return TfdsImages(name, split, data_dir=data_dir, version=version)
 
 
 def vtab_export(

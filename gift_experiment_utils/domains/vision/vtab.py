@@ -106,12 +106,8 @@ class VTABRow:
         return f"{self.train800}+{self.val200}"
 
     def split(self, name: str) -> str:
-        return {
-            "train800": self.train800,
-            "val200": self.val200,
-            "train800val200": self.train800val200,
-            "test": self.test,
-        }[name]
+        """The tfds split spec of VTAB split `name` (one of VTAB_SPLITS, each a field of this row)."""
+        return getattr(self, name)
 
 
 _DSPRITES = dict(
