@@ -447,11 +447,10 @@ def filtered(samples: Iterable[Sample], classes: list[int] | None, only: str) ->
 
 
 def visualize(
-    model: torch.nn.Module, samples: Iterable[Sample], args: argparse.Namespace, *, total: int | None = None
-) -> list[dict[str, Any]]:
-    """Draw the figures of every kept sample; one index row per image drawn."""
+    model: torch.nn.Module, samples: Iterable[Sample], args: argparse.Namespace, progress: Any
+) -> Iterator[dict[str, Any]]:
+    """Draw the figures of the kept samples as they are asked for; yields one index row per image drawn."""
     import timm
-    from tqdm import tqdm
 
     names = gift_layer_names(model, args.layers)
     rank = model.gift_config.rank
@@ -462,10 +461,8 @@ def visualize(
     size = input_size(model.backbone, data)
     resize = TRANSFORMS[args.transform](size[0])
     stages = STAGES if args.stage == "both" else (args.stage,)
-    rows: list[dict[str, Any]] = []
     used: set[str] = set()
     samples = iter(samples)
-    progress = tqdm(total=total, unit="image", desc="images read", file=sys.stderr)
     for batch in iter(lambda: list(islice(samples, args.batch_size)), []):  # lists of --batch-size samples
         prepared = [prepare_image(s.image, size=size, mean=data["mean"], std=data["std"], resize=resize) for s in batch]
         images = torch.stack([normalised for normalised, _ in prepared]).to(args.device)
@@ -495,18 +492,13 @@ def visualize(
                     path=args.out / figures[stage],
                     panel=args.panel_size,
                 )
-            rows.append(
-                dict(name=name, label=sample.label, prediction=predictions[i], correct=correct, figures=figures)
-            )
-            progress.set_postfix(drawn=len(rows))
-            if args.max_images is not None and len(rows) >= args.max_images:
-                progress.close()
-                return rows
-    progress.close()
-    return rows
+            progress.set_postfix(drawn=len(used))
+            yield dict(name=name, label=sample.label, prediction=predictions[i], correct=correct, figures=figures)
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
+    from tqdm import tqdm
+
     args = build_parser().parse_args(argv)
     adapter_dir = find_adapter_dir(args.path)
     config_file = run_config_file(Path(args.path), adapter_dir)
@@ -517,7 +509,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
     model = load_model(args, adapter_dir, config)
     samples = filtered(records_source(records), args.classes, args.only)
     total = len(records) if hasattr(records, "__len__") else None
-    rows = visualize(model, samples, args, total=total)
+    with tqdm(total=total, unit="image", desc="images read", file=sys.stderr) as progress:
+        rows = list(islice(visualize(model, samples, args, progress), args.max_images))  # at most --max-images
     if not rows:
         print("No image was drawn: the source is empty or --classes / --only kept none.", file=sys.stderr)
     settings = {
