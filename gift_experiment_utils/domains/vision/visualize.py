@@ -231,10 +231,8 @@ def backbone_options(config: Config | None, weights: str | None) -> BackboneOpti
 def input_size(backbone: torch.nn.Module, data_config: dict[str, Any]) -> tuple[int, int]:
     """(H, W) the trained backbone takes: its patch embedding's size (what `task.image_size` built it with),
     else the pretrained config's. The pretrained config keeps saying 224 for a model made at another size."""
-    size = getattr(getattr(backbone, "patch_embed", None), "img_size", None)
-    if size is not None:
-        return tuple(size) if isinstance(size, (tuple, list)) else (int(size), int(size))
-    return tuple(data_config["input_size"][1:])
+    size = getattr(getattr(backbone, "patch_embed", None), "img_size", None)  # timm keeps it as an (H, W) tuple
+    return tuple(size) if size is not None else tuple(data_config["input_size"][1:])
 
 
 # ---------------------------------------------------------------------------------------------- figures
