@@ -85,6 +85,24 @@ def parse_settings(settings_cls: type, argv: Sequence[str] | None, description: 
     return settings_cls(**values), None
 
 
+def main(
+    settings_cls: type,
+    argv: Sequence[str] | None,
+    description: str | None,
+    *,
+    run: Callable[[Any], dict],
+    report: Callable[[dict], str],
+    worker: Worker | None = None,
+) -> None:
+    """A benchmark's command: `run` the settings and print their `report`; or, in a worker process (`--worker
+    VARIANT`), run that one variant and print its result as one marked JSON line for the parent."""
+    settings, variant = parse_settings(settings_cls, argv, description)
+    if variant is None:
+        print(report(run(settings)))
+    else:
+        print(RESULT_MARKER + json.dumps(call_worker(worker, variant, settings)), flush=True)
+
+
 def check_variants(given: Sequence[str], allowed: Sequence[str], flag: str) -> None:
     unknown = [v for v in given if v not in allowed]
     if unknown:
@@ -111,12 +129,6 @@ def torch_threads(threads: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def worker_main(worker: Worker, variant: str, settings: Any) -> None:
-    """Entry of a worker process: run one variant and print its result as one marked JSON line."""
-    result = call_worker(worker, variant, settings)
-    print(RESULT_MARKER + json.dumps(result), flush=True)
 
 
 # glibc: every block ≥ 1 MiB gets its own mmap and goes back to the OS when freed, so the RSS high-water mark
@@ -146,26 +158,21 @@ def _spawn(module: str, variant: str, settings: Any, extra_env: dict[str, str] |
 
 
 def run_interleaved(
-    module: str,
-    worker: Worker,
-    variants: Sequence[str],
-    settings: Any,
-    *,
-    rounds: int,
-    in_process: bool = False,
-    extra_env: dict[str, str] | None = None,
+    module: str, worker: Worker, variants: Sequence[str], settings: Any, *, extra_env: dict[str, str] | None = None
 ) -> dict[str, list[dict]]:
-    """Every variant once per round, each in its own process, in an order rotated by the round number.
+    """Every variant once per round (`settings.rounds`), each in its own process, in an order rotated by the round
+    number.
 
-    `in_process=True` calls the worker in this process instead (for tests and debugging; the variants then
+    `settings.in_process` calls the worker in this process instead (for tests and debugging; the variants then
     share one allocator and their peak memory is not comparable).
     """
+    rounds = settings.rounds
     results: dict[str, list[dict]] = {variant: [] for variant in variants}
     for round_index in range(rounds):
         shift = round_index % len(variants)
         for variant in [*variants[shift:], *variants[:shift]]:
             started = time.perf_counter()
-            if in_process:
+            if settings.in_process:
                 result = call_worker(worker, variant, settings)
             else:
                 result = _spawn(module, variant, settings, extra_env)
@@ -176,10 +183,8 @@ def run_interleaved(
 
 def run_memory_pass(module: str, worker: Worker, variants: Sequence[str], settings: Any) -> dict[str, list[dict]]:
     """One process per variant that only measures peak memory (settings.steps = 0), under `MEMORY_ENV`."""
-    memory_settings = dataclasses.replace(settings, steps=0)
-    return run_interleaved(
-        module, worker, variants, memory_settings, rounds=1, in_process=settings.in_process, extra_env=MEMORY_ENV
-    )
+    memory_settings = dataclasses.replace(settings, steps=0, rounds=1)
+    return run_interleaved(module, worker, variants, memory_settings, extra_env=MEMORY_ENV)
 
 
 def log(message: str) -> None:
@@ -369,6 +374,29 @@ def add_ratios(rows: dict[str, dict], key: str, ratios: dict[str, str]) -> None:
             row[name] = row[key] / denominator if denominator and row[key] is not None else None
 
 
+def training_rows(
+    results: dict[str, list[dict]], memory: dict[str, list[dict]], memory_keys: Sequence[str]
+) -> tuple[dict[str, dict], dict[str, list[float]]]:
+    """(rows, pairs) of a training benchmark whose workers time "step_s" against a same-process "floor_step_s"
+    (`adapters.time_with_floor`): per variant the median step over every round, "× floor" as the median of
+    its pair ratios (1 for the floor itself), `memory_keys` from the memory pass, the ratios to LoRA and naive
+    and the intervals of "× floor" and "× LoRA". `pairs` (variant → pair ratios) serves further intervals."""
+    pairs = {v: pair_ratios(runs, "step_s", "floor_step_s") for v, runs in results.items() if v != "floor"}
+    rows = {
+        variant: {
+            "step_s": median(pooled(runs, "step_s")),
+            "vs_floor": 1.0 if variant == "floor" else median(pairs[variant]),
+            **{key: memory[variant][0][key] for key in memory_keys},
+        }
+        for variant, runs in results.items()
+    }
+    add_ratios(rows, "vs_floor", {"vs_lora": "lora", "vs_naive": "naive"})
+    add_ratios(rows, "step_s", {"vs_lora_unpaired": "lora"})
+    add_intervals(rows, pairs, "vs_floor_ci")
+    add_intervals(rows, pairs, "vs_lora_ci", "lora")
+    return rows, pairs
+
+
 def percent(value: float | None, *, minus: float = 0.0) -> str | None:
     return None if value is None else f"{100 * (value - minus):+.1f}%"
 
@@ -430,6 +458,13 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def save(settings: Any, results: dict) -> dict:
+    """The summary of a run: its settings, `results` and the environment, written to `settings.output`."""
+    summary = {"settings": dict(settings.__dict__), **results, "environment": environment()}
+    write_json(settings.output, summary)
+    return summary
 
 
 def write_json(path: str, payload: dict) -> None:

@@ -107,12 +107,7 @@ def run(settings: LayerSettings) -> dict:
             "overhead_ms": 1e3 * harness.median(overheads),
             "extra_gmac": flops.extra(form.replace("-", "_")) / 1e9,  # gift-input-side → StepFlops.gift_input_side
         }
-    summary = {"settings": dict(settings.__dict__), "forms": rows, "raw": seconds}
-    if profiles is not None:
-        summary["profiles"] = profiles
-    summary["environment"] = harness.environment()
-    harness.write_json(settings.output, summary)
-    return summary
+    return harness.save(settings, {"forms": rows, "raw": seconds, **({"profiles": profiles} if profiles else {})})
 
 
 def profile(step: Callable[[], None], *, steps: int = 3, rows: int = 12) -> str:
@@ -146,8 +141,7 @@ def report(summary: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    settings, _ = harness.parse_settings(LayerSettings, argv, __doc__)
-    print(report(run(settings)))
+    harness.main(LayerSettings, argv, __doc__, run=run, report=report)
 
 
 if __name__ == "__main__":
