@@ -72,9 +72,7 @@ class NaiveWrapper(nn.Module):
             if target not in self.naive_generators:
                 generator = NaiveGenerator(module.in_features, rank, dtype=dtype).to(module.weight.device)
                 self.naive_generators[target] = generator
-            parent_name, _, child = name.rpartition(".")
-            parent = backbone.get_submodule(parent_name) if parent_name else backbone
-            setattr(parent, child, NaiveGIFTLinear(module, self.naive_generators[target]))
+            backbone.set_submodule(name, NaiveGIFTLinear(module, self.naive_generators[target]))
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         return self.backbone(*args, **kwargs)
@@ -116,9 +114,7 @@ class BaseSwitch:
 
     def use_base(self, base: bool) -> None:
         for name, layer in self.layers.items():
-            parent_name, _, child = name.rpartition(".")
-            parent = self.backbone.get_submodule(parent_name) if parent_name else self.backbone
-            setattr(parent, child, layer.base_layer if base else layer)
+            self.backbone.set_submodule(name, layer.base_layer if base else layer)
 
 
 def time_with_floor(

@@ -137,15 +137,8 @@ MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": str(2**20)}
 
 
 def _spawn(module: str, variant: str, settings: Any, extra_env: dict[str, str] | None = None) -> dict:
-    command = [
-        sys.executable,
-        "-m",
-        module,
-        "--worker",
-        variant,
-        "--settings-json",
-        json.dumps(dataclasses.asdict(settings)),
-    ]
+    settings_json = json.dumps(dataclasses.asdict(settings))
+    command = [sys.executable, "-m", module, "--worker", variant, "--settings-json", settings_json]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     env.update(extra_env or {})
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
@@ -192,28 +185,18 @@ def log(message: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- measuring
-def time_calls(call: Callable[[], Any], *, warmup: int, repeats: int) -> list[float]:
-    """Wall seconds of each of `repeats` calls, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        call()
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - started)
-    return seconds
-
-
 def time_alternating(
-    calls: dict[str, Callable[[], Any]], *, setup: Callable[[str], None], warmup: int, repeats: int
+    calls: dict[str, Callable[[], Any]], *, setup: Callable[[str], None] | None = None, warmup: int, repeats: int
 ) -> dict[str, list[float]]:
-    """Wall seconds of each named call, `repeats` times, cycling through the names in an order rotated each
-    repeat; `setup(name)` runs untimed before every call (it swaps adapters in or out, merges, ...).
+    """Wall seconds of each named call, `repeats` times after `warmup` untimed ones, cycling through the names in
+    an order rotated each repeat; `setup(name)`, if given, runs untimed before every call (it swaps adapters in
+    or out, merges, ...).
 
     Used to time a variant against the bare model in the same process and on the same weights: their ratio
     is free of what differs between processes (memory placement, neighbours' load), which on a shared
     2-core machine is larger than the few-percent differences the targets ask about."""
     names = list(calls)
+    setup = setup or (lambda name: None)
     for _ in range(warmup):
         for name in names:
             setup(name)
@@ -246,13 +229,10 @@ def count_aten_ops(call: Callable[[], Any]) -> int:
 
 
 def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
+    with contextlib.suppress(OSError), open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
     return None
 
 
@@ -268,12 +248,10 @@ class PeakMemory:
 
     def __enter__(self) -> PeakMemory:
         gc.collect()
-        try:
+        with contextlib.suppress(OSError):  # no /proc to write: _start_kib, and so peak_mib, stays None
             with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
                 clear_refs.write("5")  # 5: reset the peak RSS (VmHWM) to the current RSS
             self._start_kib = _status_kib("VmRSS")
-        except OSError:
-            self._start_kib = None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -321,19 +299,20 @@ def median_ratio(*groups: Sequence[float]) -> float:
 
 def bootstrap_interval(
     groups: Sequence[Sequence[float]],
-    statistic: Callable[..., float] = median_ratio,
     *,
     level: float = 0.95,
     resamples: int = 10_000,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of `statistic(*groups)`, each group resampled on its own (independent
+    """Percentile bootstrap interval of `median_ratio(*groups)`, each group resampled on its own (independent
     samples, e.g. the pair ratios of two variants from two processes). Seeded: the same samples give the same
     interval."""
     if not groups or any(len(group) == 0 for group in groups):
         raise ValueError("bootstrap_interval needs at least one value in every group.")
     generator = random.Random(seed)
-    values = sorted(statistic(*(generator.choices(group, k=len(group)) for group in groups)) for _ in range(resamples))
+    values = sorted(
+        median_ratio(*(generator.choices(group, k=len(group)) for group in groups)) for _ in range(resamples)
+    )
     tail = (1 - level) / 2
     return values[int(tail * (resamples - 1))], values[int((1 - tail) * (resamples - 1))]
 
@@ -403,18 +382,14 @@ def percent(value: float | None, *, minus: float = 0.0) -> str | None:
 
 def environment() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
-            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
     import importlib.metadata
 
     def version(package: str) -> str | None:
-        try:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             return importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            return None
+        return None
 
     return {
         "cpu": cpu,
@@ -470,9 +445,7 @@ def save(settings: Any, results: dict) -> dict:
 def write_json(path: str, payload: dict) -> None:
     if not path:
         return
-    target = Path(path)
-    if not target.is_absolute():
-        target = REPO_ROOT / target
+    target = REPO_ROOT / path  # a relative path is taken from the repository root, an absolute one as it is
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")  # written whole, then renamed: never a torn file
     partial.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

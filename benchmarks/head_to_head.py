@@ -90,9 +90,7 @@ def run(settings: HeadToHeadSettings) -> dict:
     if settings.baseline not in settings.variants:
         raise ValueError(f"--baseline {settings.baseline!r} must be one of --variants {settings.variants}.")
     with harness.torch_threads(settings.threads):
-        seconds = harness.time_alternating(
-            build_steps(settings), setup=lambda variant: None, warmup=settings.warmup, repeats=settings.repeats
-        )
+        seconds = harness.time_alternating(build_steps(settings), warmup=settings.warmup, repeats=settings.repeats)
     base = seconds[settings.baseline]
     rows = {}
     for variant, times in seconds.items():

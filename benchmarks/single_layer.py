@@ -94,9 +94,7 @@ def run(settings: LayerSettings) -> dict:
         raise ValueError(f"--forms {settings.forms} must include 'floor': every overhead is paired with it.")
     with harness.torch_threads(settings.threads):
         steps = build_steps(settings)
-        seconds = harness.time_alternating(
-            steps, setup=lambda form: None, warmup=settings.warmup, repeats=settings.repeats
-        )
+        seconds = harness.time_alternating(steps, warmup=settings.warmup, repeats=settings.repeats)
         profiles = {form: profile(step) for form, step in steps.items()} if settings.profile else None
     flops = StepFlops.of([(settings.d_in, settings.d_out)], settings.tokens, settings.rank)
     rows = {}
