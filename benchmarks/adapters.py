@@ -92,8 +92,7 @@ def attach(
 
         config = LoraConfig(r=rank, lora_alpha=rank, target_modules=list(targets), lora_dropout=0.0)
         # autocast_adapter_dtype=True (PEFT's default) keeps LoRA weights in float32 on a bf16 model, as GIFT's θ
-        peft_model = get_peft_model(model, config, autocast_adapter_dtype=adapter_dtype == "float32")
-        return peft_model
+        return get_peft_model(model, config, autocast_adapter_dtype=adapter_dtype == "float32")
     if variant == "naive":
         return NaiveWrapper(model, targets, rank, dtype=getattr(torch, adapter_dtype))
     raise ValueError(f"unknown variant {variant!r}; choose from {list(TRAIN_VARIANTS)}.")

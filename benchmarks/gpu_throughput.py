@@ -94,12 +94,9 @@ def worker(variant: str, settings: GPUSettings) -> dict:
     autocast_dtype = getattr(torch, settings.autocast) if settings.autocast else None
     after = torch.cuda.synchronize if cuda else None  # a step ends when the device is done
     step = causal_lm_train_step(model, ids, after, autocast_dtype=autocast_dtype)
-
-    wall = harness.time_alternating({"step": step}, warmup=settings.warmup, repeats=settings.steps)["step"]
-    peak_gib = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
     return {
-        "step_s": wall,
-        "peak_gib": peak_gib,
+        "step_s": harness.time_alternating({"step": step}, warmup=settings.warmup, repeats=settings.steps)["step"],
+        "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None,  # over the whole run
         "weights_gib": weights_gib,
         "trainable_parameters": sum(p.numel() for p in params),
         "device_name": torch.cuda.get_device_name() if cuda else harness.environment()["cpu"],

@@ -58,8 +58,6 @@ def build_parser(settings_cls: type, description: str | None) -> argparse.Argume
     """An argparse parser with one `--flag-name` per dataclass field; defaults and help live in the dataclass."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     for field in dataclasses.fields(settings_cls):
-        if not field.init:
-            continue
         flag = "--" + field.name.replace("_", "-")
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
         help_text = field.metadata.get("help", "")
@@ -81,8 +79,7 @@ def parse_settings(settings_cls: type, argv: Sequence[str] | None, description: 
     args = build_parser(settings_cls, description).parse_args(argv)
     if args.worker:
         return settings_cls(**json.loads(args.settings_json)), args.worker
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(settings_cls) if f.init}
-    return settings_cls(**values), None
+    return settings_cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(settings_cls)}), None
 
 
 def main(
@@ -298,11 +295,7 @@ def median_ratio(*groups: Sequence[float]) -> float:
 
 
 def bootstrap_interval(
-    groups: Sequence[Sequence[float]],
-    *,
-    level: float = 0.95,
-    resamples: int = 10_000,
-    seed: int = 0,
+    groups: Sequence[Sequence[float]], *, level: float = 0.95, resamples: int = 10_000, seed: int = 0
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of `median_ratio(*groups)`, each group resampled on its own (independent
     samples, e.g. the pair ratios of two variants from two processes). Seeded: the same samples give the same
@@ -310,9 +303,8 @@ def bootstrap_interval(
     if not groups or any(len(group) == 0 for group in groups):
         raise ValueError("bootstrap_interval needs at least one value in every group.")
     generator = random.Random(seed)
-    values = sorted(
-        median_ratio(*(generator.choices(group, k=len(group)) for group in groups)) for _ in range(resamples)
-    )
+    draws = (median_ratio(*(generator.choices(group, k=len(group)) for group in groups)) for _ in range(resamples))
+    values = sorted(draws)
     tail = (1 - level) / 2
     return values[int(tail * (resamples - 1))], values[int((1 - tail) * (resamples - 1))]
 

@@ -69,8 +69,7 @@ def build_steps(settings: HeadToHeadSettings) -> dict[str, Callable[[], None]]:
         x.grad = None
 
     steps = {}
-    names = [*settings.variants, *([f"{settings.baseline}{CONTROL}"] if settings.control else [])]
-    for name in names:
+    for name in [*settings.variants, *([f"{settings.baseline}{CONTROL}"] if settings.control else [])]:
         variant = name.removesuffix(CONTROL)
         load_lazy_modules(variant)
         model = attach(copy.deepcopy(reference), variant.removesuffix("-autograd"), targets=TARGETS, rank=settings.rank)

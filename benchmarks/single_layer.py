@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -52,23 +53,19 @@ class LayerSettings:
     output: str = field(default="benchmarks/results/single_layer.json", metadata={"help": "JSON results ('' for none)"})
 
 
-class OneLayer(nn.Module):
-    def __init__(self, d_in: int, d_out: int) -> None:
-        super().__init__()
-        self.proj = nn.Linear(d_in, d_out, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x)
+def one_layer(d_in: int, d_out: int) -> nn.Module:
+    """A model of one layer, `proj` (the name the adapters target)."""
+    return nn.Sequential(OrderedDict(proj=nn.Linear(d_in, d_out, bias=False)))
 
 
 def build_steps(settings: LayerSettings) -> dict[str, Callable[[], None]]:
     """One training-step closure per form, each on its own copy of the same frozen layer and the same input."""
     torch.manual_seed(settings.seed)
     x = torch.randn(1, settings.tokens, settings.d_in, requires_grad=True)
-    reference = OneLayer(settings.d_in, settings.d_out).requires_grad_(False)
+    reference = one_layer(settings.d_in, settings.d_out).requires_grad_(False)
     steps = {}
     for form in settings.forms:
-        layer = OneLayer(settings.d_in, settings.d_out)
+        layer = one_layer(settings.d_in, settings.d_out)
         layer.load_state_dict(reference.state_dict())
         variant = "gift" if form.startswith("gift") else form
         model = attach(layer, variant, targets=["proj"], rank=settings.rank)

@@ -252,8 +252,11 @@ INFER_COLUMNS = [
 ]
 
 
-def by_variant(results: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """Results keyed "part:variant" (the worker's task) keyed by the variant alone."""
+def run_part(part: str, variants: Sequence[str], settings: ModelSettings, *, memory: bool = False) -> dict:
+    """The results of `part` ("train" or "infer") for each variant, from the timed rounds or (`memory`) the
+    memory pass; the workers' tasks are "part:variant"."""
+    run = harness.run_memory_pass if memory else harness.run_interleaved
+    results = run("benchmarks.whole_model", worker, [f"{part}:{variant}" for variant in variants], settings)
     return {task.split(":", 1)[1]: runs for task, runs in results.items()}
 
 
@@ -267,17 +270,13 @@ def run(settings: ModelSettings) -> dict:
         export_backbone(settings, Path(directory))
         settings.weights_dir = directory
         backbone = load_backbone(settings)
-        for part, variants in (("train", settings.train_variants), ("infer", settings.infer_methods)):
-            if part not in settings.parts:
-                continue
-            tasks = [f"{part}:{variant}" for variant in variants]
-            raw = by_variant(harness.run_interleaved("benchmarks.whole_model", worker, tasks, settings))
-            if part == "train":
-                memory = by_variant(harness.run_memory_pass("benchmarks.whole_model", worker, tasks, settings))
-                summary[part] = {**summarise_train(settings, raw, memory, backbone), "memory": memory}
-            else:
-                summary[part] = summarise_infer(raw)
-            summary[part]["raw"] = raw
+        if "train" in settings.parts:
+            raw = run_part("train", settings.train_variants, settings)
+            memory = run_part("train", settings.train_variants, settings, memory=True)
+            summary["train"] = {**summarise_train(settings, raw, memory, backbone), "memory": memory, "raw": raw}
+        if "infer" in settings.parts:
+            raw = run_part("infer", settings.infer_methods, settings)
+            summary["infer"] = {**summarise_infer(raw), "raw": raw}
         settings.weights_dir = ""
     return harness.save(settings, summary)
 
