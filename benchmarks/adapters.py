@@ -22,6 +22,10 @@ from gift import GIFTConfig, GIFTWrapper
 from gift.product import form_costs
 
 TRAIN_VARIANTS = ("floor", "gift", "lora", "naive")
+# the random 2-layer Llama of the CPU tests (`whole_model --model tiny-llama`, `gpu_throughput --size tiny`)
+TINY_LLAMA = dict(
+    hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2
+)
 
 
 class NaiveGenerator(nn.Module):
@@ -68,9 +72,7 @@ class NaiveWrapper(nn.Module):
             if target not in self.naive_generators:
                 generator = NaiveGenerator(module.in_features, rank, dtype=dtype).to(module.weight.device)
                 self.naive_generators[target] = generator
-            parent_name, _, child = name.rpartition(".")
-            parent = backbone.get_submodule(parent_name) if parent_name else backbone
-            setattr(parent, child, NaiveGIFTLinear(module, self.naive_generators[target]))
+            backbone.set_submodule(name, NaiveGIFTLinear(module, self.naive_generators[target]))
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         return self.backbone(*args, **kwargs)
@@ -90,8 +92,7 @@ def attach(
 
         config = LoraConfig(r=rank, lora_alpha=rank, target_modules=list(targets), lora_dropout=0.0)
         # autocast_adapter_dtype=True (PEFT's default) keeps LoRA weights in float32 on a bf16 model, as GIFT's θ
-        peft_model = get_peft_model(model, config, autocast_adapter_dtype=adapter_dtype == "float32")
-        return peft_model
+        return get_peft_model(model, config, autocast_adapter_dtype=adapter_dtype == "float32")
     if variant == "naive":
         return NaiveWrapper(model, targets, rank, dtype=getattr(torch, adapter_dtype))
     raise ValueError(f"unknown variant {variant!r}; choose from {list(TRAIN_VARIANTS)}.")
@@ -112,9 +113,7 @@ class BaseSwitch:
 
     def use_base(self, base: bool) -> None:
         for name, layer in self.layers.items():
-            parent_name, _, child = name.rpartition(".")
-            parent = self.backbone.get_submodule(parent_name) if parent_name else self.backbone
-            setattr(parent, child, layer.base_layer if base else layer)
+            self.backbone.set_submodule(name, layer.base_layer if base else layer)
 
 
 def time_with_floor(
@@ -148,27 +147,15 @@ def trainable(model: nn.Module) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
-def causal_lm_train_step(
-    model: nn.Module,
-    ids: torch.Tensor,
-    after: Callable[[], None] | None = None,
-    *,
-    autocast_dtype: torch.dtype | None = None,
+def train_step(
+    model: nn.Module, loss: Callable[[], torch.Tensor], after: Callable[[], None] | None = None
 ) -> Callable[[], None]:
-    """One training step of a causal LM on `ids` (forward with labels, backward, AdamW on what trains); the
-    forward under autocast to `autocast_dtype` when given, as the engine's train.mixed_precision does."""
+    """One training step: `loss()` backward, AdamW on what trains in `model` (nothing for the floor), then `after`."""
     params = trainable(model)
     optimizer = torch.optim.AdamW(params, lr=1e-4) if params else None
-    precision = (
-        torch.autocast(ids.device.type, dtype=autocast_dtype)
-        if autocast_dtype is not None
-        else contextlib.nullcontext()
-    )
 
     def step() -> None:
-        with precision:
-            loss = model(input_ids=ids, labels=ids, use_cache=False).loss
-        loss.backward()
+        loss().backward()
         if optimizer is not None:
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
@@ -176,6 +163,28 @@ def causal_lm_train_step(
             after()
 
     return step
+
+
+def causal_lm_train_step(
+    model: nn.Module,
+    ids: torch.Tensor,
+    after: Callable[[], None] | None = None,
+    *,
+    autocast_dtype: torch.dtype | None = None,
+) -> Callable[[], None]:
+    """`train_step` of a causal LM on `ids` (forward with labels); the forward under autocast to `autocast_dtype`
+    when given, as the engine's train.mixed_precision does."""
+    precision = (
+        torch.autocast(ids.device.type, dtype=autocast_dtype)
+        if autocast_dtype is not None
+        else contextlib.nullcontext()
+    )
+
+    def loss() -> torch.Tensor:
+        with precision:
+            return model(input_ids=ids, labels=ids, use_cache=False).loss
+
+    return train_step(model, loss, after)
 
 
 def target_shapes(model: nn.Module, targets: Sequence[str]) -> list[tuple[int, int]]:

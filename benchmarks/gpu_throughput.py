@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 from benchmarks import harness
-from benchmarks.adapters import attach, causal_lm_train_step, load_lazy_modules, trainable
+from benchmarks.adapters import TINY_LLAMA, attach, causal_lm_train_step, load_lazy_modules, trainable
 from benchmarks.harness import field_of
 
 GPU_VARIANTS = ("floor", "gift", "lora")
@@ -41,16 +41,7 @@ SIZES = {
         rms_norm_eps=1e-5,
         tie_word_embeddings=False,
     ),
-    # the same structure at toy size, for the CPU smoke test
-    "tiny": dict(
-        vocab_size=256,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-    ),
+    "tiny": dict(TINY_LLAMA, vocab_size=256, max_position_embeddings=256),  # for the CPU smoke test
 }
 
 
@@ -89,11 +80,6 @@ def build_model(settings: GPUSettings) -> torch.nn.Module:
     return model.to(settings.device)
 
 
-def synchronize(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
 def worker(variant: str, settings: GPUSettings) -> dict:
     cuda = settings.device.startswith("cuda")
     backbone = build_model(settings).train()
@@ -106,13 +92,11 @@ def worker(variant: str, settings: GPUSettings) -> dict:
     )
     params = trainable(model)
     autocast_dtype = getattr(torch, settings.autocast) if settings.autocast else None
-    step = causal_lm_train_step(model, ids, after=lambda: synchronize(settings.device), autocast_dtype=autocast_dtype)
-
-    wall = harness.time_calls(step, warmup=settings.warmup, repeats=settings.steps)
-    peak_gib = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
+    after = torch.cuda.synchronize if cuda else None  # a step ends when the device is done
+    step = causal_lm_train_step(model, ids, after, autocast_dtype=autocast_dtype)
     return {
-        "step_s": wall,
-        "peak_gib": peak_gib,
+        "step_s": harness.time_alternating({"step": step}, warmup=settings.warmup, repeats=settings.steps)["step"],
+        "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None,  # over the whole run
         "weights_gib": weights_gib,
         "trainable_parameters": sum(p.numel() for p in params),
         "device_name": torch.cuda.get_device_name() if cuda else harness.environment()["cpu"],
@@ -133,8 +117,7 @@ def summarise(settings: GPUSettings, results: dict[str, list[dict]]) -> dict:
             "trainable_parameters": runs[0]["trainable_parameters"],
         }
     harness.add_ratios(rows, "step_s", {"vs_floor": "floor", "vs_lora": "lora"})
-    device_name = next(iter(results.values()))[0]["device_name"]
-    return {"settings": dict(settings.__dict__), "device_name": device_name, "variants": rows}
+    return {"device_name": next(iter(results.values()))[0]["device_name"], "variants": rows}
 
 
 COLUMNS = [
@@ -148,32 +131,28 @@ COLUMNS = [
 ]
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    settings, variant = harness.parse_settings(GPUSettings, argv, __doc__)
-    if variant is not None:
-        return harness.worker_main(worker, variant, settings)
+def run(settings: GPUSettings) -> dict:
     harness.check_variants(settings.variants, GPU_VARIANTS, "--variants")
     harness.check_variants([settings.size], list(SIZES), "--size")
     if settings.autocast:
         harness.check_variants([settings.autocast], ["bfloat16", "float16"], "--autocast")
     if settings.device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device cuda, but no CUDA device is visible; run on a GPU machine or pass --device cpu.")
-    results = harness.run_interleaved(
-        "benchmarks.gpu_throughput",
-        worker,
-        settings.variants,
-        settings,
-        rounds=settings.rounds,
-        in_process=settings.in_process,
+    results = harness.run_interleaved("benchmarks.gpu_throughput", worker, settings.variants, settings)
+    return harness.save(settings, {**summarise(settings, results), "raw": results})
+
+
+def report(summary: dict) -> str:
+    s = summary["settings"]
+    title = (
+        f"{summary['device_name']}: {s['size']}, {s['dtype']} weights, autocast {s['autocast'] or 'off'}, "
+        f"batch {s['batch']}×{s['length']}, r={s['rank']} on {s['targets']}, median of {s['rounds']}×{s['steps']} steps"
     )
-    summary = {**summarise(settings, results), "environment": harness.environment(), "raw": results}
-    harness.write_json(settings.output, summary)
-    print(
-        f"{summary['device_name']}: {settings.size}, {settings.dtype} weights, "
-        f"autocast {settings.autocast or 'off'}, batch {settings.batch}×{settings.length}, "
-        f"r={settings.rank} on {settings.targets}, median of {settings.rounds}×{settings.steps} steps\n"
-    )
-    print(harness.variant_table(COLUMNS, summary["variants"]))
+    return title + "\n\n" + harness.variant_table(COLUMNS, summary["variants"])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    harness.main(GPUSettings, argv, __doc__, run=run, report=report, worker=worker)
 
 
 if __name__ == "__main__":

@@ -58,8 +58,6 @@ def build_parser(settings_cls: type, description: str | None) -> argparse.Argume
     """An argparse parser with one `--flag-name` per dataclass field; defaults and help live in the dataclass."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     for field in dataclasses.fields(settings_cls):
-        if not field.init:
-            continue
         flag = "--" + field.name.replace("_", "-")
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
         help_text = field.metadata.get("help", "")
@@ -81,8 +79,25 @@ def parse_settings(settings_cls: type, argv: Sequence[str] | None, description: 
     args = build_parser(settings_cls, description).parse_args(argv)
     if args.worker:
         return settings_cls(**json.loads(args.settings_json)), args.worker
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(settings_cls) if f.init}
-    return settings_cls(**values), None
+    return settings_cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(settings_cls)}), None
+
+
+def main(
+    settings_cls: type,
+    argv: Sequence[str] | None,
+    description: str | None,
+    *,
+    run: Callable[[Any], dict],
+    report: Callable[[dict], str],
+    worker: Worker | None = None,
+) -> None:
+    """A benchmark's command: `run` the settings and print their `report`; or, in a worker process (`--worker
+    VARIANT`), run that one variant and print its result as one marked JSON line for the parent."""
+    settings, variant = parse_settings(settings_cls, argv, description)
+    if variant is None:
+        print(report(run(settings)))
+    else:
+        print(RESULT_MARKER + json.dumps(call_worker(worker, variant, settings)), flush=True)
 
 
 def check_variants(given: Sequence[str], allowed: Sequence[str], flag: str) -> None:
@@ -113,27 +128,14 @@ def torch_threads(threads: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def worker_main(worker: Worker, variant: str, settings: Any) -> None:
-    """Entry of a worker process: run one variant and print its result as one marked JSON line."""
-    result = call_worker(worker, variant, settings)
-    print(RESULT_MARKER + json.dumps(result), flush=True)
-
-
 # glibc: every block ≥ 1 MiB gets its own mmap and goes back to the OS when freed, so the RSS high-water mark
 # follows live tensors rather than heap fragmentation (repeats agree within 1 MiB instead of ±40 MiB).
 MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": str(2**20)}
 
 
 def _spawn(module: str, variant: str, settings: Any, extra_env: dict[str, str] | None = None) -> dict:
-    command = [
-        sys.executable,
-        "-m",
-        module,
-        "--worker",
-        variant,
-        "--settings-json",
-        json.dumps(dataclasses.asdict(settings)),
-    ]
+    settings_json = json.dumps(dataclasses.asdict(settings))
+    command = [sys.executable, "-m", module, "--worker", variant, "--settings-json", settings_json]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     env.update(extra_env or {})
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
@@ -146,26 +148,21 @@ def _spawn(module: str, variant: str, settings: Any, extra_env: dict[str, str] |
 
 
 def run_interleaved(
-    module: str,
-    worker: Worker,
-    variants: Sequence[str],
-    settings: Any,
-    *,
-    rounds: int,
-    in_process: bool = False,
-    extra_env: dict[str, str] | None = None,
+    module: str, worker: Worker, variants: Sequence[str], settings: Any, *, extra_env: dict[str, str] | None = None
 ) -> dict[str, list[dict]]:
-    """Every variant once per round, each in its own process, in an order rotated by the round number.
+    """Every variant once per round (`settings.rounds`), each in its own process, in an order rotated by the round
+    number.
 
-    `in_process=True` calls the worker in this process instead (for tests and debugging; the variants then
+    `settings.in_process` calls the worker in this process instead (for tests and debugging; the variants then
     share one allocator and their peak memory is not comparable).
     """
+    rounds = settings.rounds
     results: dict[str, list[dict]] = {variant: [] for variant in variants}
     for round_index in range(rounds):
         shift = round_index % len(variants)
         for variant in [*variants[shift:], *variants[:shift]]:
             started = time.perf_counter()
-            if in_process:
+            if settings.in_process:
                 result = call_worker(worker, variant, settings)
             else:
                 result = _spawn(module, variant, settings, extra_env)
@@ -176,10 +173,8 @@ def run_interleaved(
 
 def run_memory_pass(module: str, worker: Worker, variants: Sequence[str], settings: Any) -> dict[str, list[dict]]:
     """One process per variant that only measures peak memory (settings.steps = 0), under `MEMORY_ENV`."""
-    memory_settings = dataclasses.replace(settings, steps=0)
-    return run_interleaved(
-        module, worker, variants, memory_settings, rounds=1, in_process=settings.in_process, extra_env=MEMORY_ENV
-    )
+    memory_settings = dataclasses.replace(settings, steps=0, rounds=1)
+    return run_interleaved(module, worker, variants, memory_settings, extra_env=MEMORY_ENV)
 
 
 def log(message: str) -> None:
@@ -187,28 +182,18 @@ def log(message: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- measuring
-def time_calls(call: Callable[[], Any], *, warmup: int, repeats: int) -> list[float]:
-    """Wall seconds of each of `repeats` calls, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        call()
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - started)
-    return seconds
-
-
 def time_alternating(
-    calls: dict[str, Callable[[], Any]], *, setup: Callable[[str], None], warmup: int, repeats: int
+    calls: dict[str, Callable[[], Any]], *, setup: Callable[[str], None] | None = None, warmup: int, repeats: int
 ) -> dict[str, list[float]]:
-    """Wall seconds of each named call, `repeats` times, cycling through the names in an order rotated each
-    repeat; `setup(name)` runs untimed before every call (it swaps adapters in or out, merges, ...).
+    """Wall seconds of each named call, `repeats` times after `warmup` untimed ones, cycling through the names in
+    an order rotated each repeat; `setup(name)`, if given, runs untimed before every call (it swaps adapters in
+    or out, merges, ...).
 
     Used to time a variant against the bare model in the same process and on the same weights: their ratio
     is free of what differs between processes (memory placement, neighbours' load), which on a shared
     2-core machine is larger than the few-percent differences the targets ask about."""
     names = list(calls)
+    setup = setup or (lambda name: None)
     for _ in range(warmup):
         for name in names:
             setup(name)
@@ -241,13 +226,10 @@ def count_aten_ops(call: Callable[[], Any]) -> int:
 
 
 def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
+    with contextlib.suppress(OSError), open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
     return None
 
 
@@ -263,12 +245,10 @@ class PeakMemory:
 
     def __enter__(self) -> PeakMemory:
         gc.collect()
-        try:
+        with contextlib.suppress(OSError):  # no /proc to write: _start_kib, and so peak_mib, stays None
             with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
                 clear_refs.write("5")  # 5: reset the peak RSS (VmHWM) to the current RSS
             self._start_kib = _status_kib("VmRSS")
-        except OSError:
-            self._start_kib = None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -315,20 +295,16 @@ def median_ratio(*groups: Sequence[float]) -> float:
 
 
 def bootstrap_interval(
-    groups: Sequence[Sequence[float]],
-    statistic: Callable[..., float] = median_ratio,
-    *,
-    level: float = 0.95,
-    resamples: int = 10_000,
-    seed: int = 0,
+    groups: Sequence[Sequence[float]], *, level: float = 0.95, resamples: int = 10_000, seed: int = 0
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of `statistic(*groups)`, each group resampled on its own (independent
+    """Percentile bootstrap interval of `median_ratio(*groups)`, each group resampled on its own (independent
     samples, e.g. the pair ratios of two variants from two processes). Seeded: the same samples give the same
     interval."""
     if not groups or any(len(group) == 0 for group in groups):
         raise ValueError("bootstrap_interval needs at least one value in every group.")
     generator = random.Random(seed)
-    values = sorted(statistic(*(generator.choices(group, k=len(group)) for group in groups)) for _ in range(resamples))
+    draws = (median_ratio(*(generator.choices(group, k=len(group)) for group in groups)) for _ in range(resamples))
+    values = sorted(draws)
     tail = (1 - level) / 2
     return values[int(tail * (resamples - 1))], values[int((1 - tail) * (resamples - 1))]
 
@@ -369,24 +345,43 @@ def add_ratios(rows: dict[str, dict], key: str, ratios: dict[str, str]) -> None:
             row[name] = row[key] / denominator if denominator and row[key] is not None else None
 
 
+def training_rows(
+    results: dict[str, list[dict]], memory: dict[str, list[dict]], memory_keys: Sequence[str]
+) -> tuple[dict[str, dict], dict[str, list[float]]]:
+    """(rows, pairs) of a training benchmark whose workers time "step_s" against a same-process "floor_step_s"
+    (`adapters.time_with_floor`): per variant the median step over every round, "× floor" as the median of
+    its pair ratios (1 for the floor itself), `memory_keys` from the memory pass, the ratios to LoRA and naive
+    and the intervals of "× floor" and "× LoRA". `pairs` (variant → pair ratios) serves further intervals."""
+    pairs = {v: pair_ratios(runs, "step_s", "floor_step_s") for v, runs in results.items() if v != "floor"}
+    rows = {
+        variant: {
+            "step_s": median(pooled(runs, "step_s")),
+            "vs_floor": 1.0 if variant == "floor" else median(pairs[variant]),
+            **{key: memory[variant][0][key] for key in memory_keys},
+        }
+        for variant, runs in results.items()
+    }
+    add_ratios(rows, "vs_floor", {"vs_lora": "lora", "vs_naive": "naive"})
+    add_ratios(rows, "step_s", {"vs_lora_unpaired": "lora"})
+    add_intervals(rows, pairs, "vs_floor_ci")
+    add_intervals(rows, pairs, "vs_lora_ci", "lora")
+    return rows, pairs
+
+
 def percent(value: float | None, *, minus: float = 0.0) -> str | None:
     return None if value is None else f"{100 * (value - minus):+.1f}%"
 
 
 def environment() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
-            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
     import importlib.metadata
 
     def version(package: str) -> str | None:
-        try:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             return importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            return None
+        return None
 
     return {
         "cpu": cpu,
@@ -432,12 +427,17 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def save(settings: Any, results: dict) -> dict:
+    """The summary of a run: its settings, `results` and the environment, written to `settings.output`."""
+    summary = {"settings": dict(settings.__dict__), **results, "environment": environment()}
+    write_json(settings.output, summary)
+    return summary
+
+
 def write_json(path: str, payload: dict) -> None:
     if not path:
         return
-    target = Path(path)
-    if not target.is_absolute():
-        target = REPO_ROOT / target
+    target = REPO_ROOT / path  # a relative path is taken from the repository root, an absolute one as it is
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")  # written whole, then renamed: never a torn file
     partial.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 import torch
 
 from benchmarks import harness
-from benchmarks.adapters import attach, load_lazy_modules, trainable
+from benchmarks.adapters import attach, load_lazy_modules, train_step, trainable
 from benchmarks.harness import field_of
-from benchmarks.layer_stack import TARGETS, ProjectionStack, StackSettings
+from benchmarks.layer_stack import TARGETS, ProjectionStack, StackShape
 from gift import GIFTLinear
 
 VARIANTS = ("gift", "gift-autograd", "lora", "floor")
@@ -43,12 +43,7 @@ CONTROL = "-control"  # suffix of the baseline's second copy (--control)
 
 
 @dataclass
-class HeadToHeadSettings:
-    layers: int = field(default=4, metadata={"help": "L, blocks of q_proj + v_proj"})
-    tokens: int = field(default=1024, metadata={"help": "T, tokens per step (one sequence)"})
-    rank: int = field(default=64, metadata={"help": "r of GIFT and LoRA"})
-    d_model: int = field(default=4096, metadata={"help": "hidden size: q_proj d_model→d_model"})
-    d_kv: int = field(default=1024, metadata={"help": "v_proj output: KV heads × head size"})
+class HeadToHeadSettings(StackShape):
     variants: list[str] = field(default_factory=lambda: list(VARIANTS[:3]), metadata={"help": "variants to run"})
     baseline: str = field(default="lora", metadata={"help": "the variant every ratio divides by"})
     control: bool = field(
@@ -67,35 +62,25 @@ class HeadToHeadSettings:
 
 def build_steps(settings: HeadToHeadSettings) -> dict[str, Callable[[], None]]:
     torch.manual_seed(settings.seed)
-    stack_settings = StackSettings(
-        layers=settings.layers, tokens=settings.tokens, d_model=settings.d_model, d_kv=settings.d_kv
-    )
-    reference = ProjectionStack(stack_settings).requires_grad_(False)
+    reference = ProjectionStack(settings).requires_grad_(False)
     x = torch.randn(1, settings.tokens, settings.d_model, requires_grad=True)
+
+    def clear_input_grad() -> None:
+        x.grad = None
+
     steps = {}
-    names = [*settings.variants, *([f"{settings.baseline}{CONTROL}"] if settings.control else [])]
-    for name in names:
+    for name in [*settings.variants, *([f"{settings.baseline}{CONTROL}"] if settings.control else [])]:
         variant = name.removesuffix(CONTROL)
         load_lazy_modules(variant)
         model = attach(copy.deepcopy(reference), variant.removesuffix("-autograd"), targets=TARGETS, rank=settings.rank)
         for layer in model.modules():
             if isinstance(layer, GIFTLinear):
                 layer.single_node = variant != "gift-autograd"
-        params = trainable(model)
         torch.manual_seed(settings.seed + 1)  # the same θ draws for a variant and its control copy
         with torch.no_grad():  # θ away from its zero init, so that no product is trivially zero
-            for p in params:
+            for p in trainable(model):
                 p.normal_(std=0.01)
-        optimizer = torch.optim.AdamW(params, lr=1e-4) if params else None
-
-        def step(model: torch.nn.Module = model, optimizer: torch.optim.Optimizer | None = optimizer) -> None:
-            model(x).square().mean().backward()
-            if optimizer is not None:
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-            x.grad = None
-
-        steps[name] = step
+        steps[name] = train_step(model, lambda model=model: model(x).square().mean(), clear_input_grad)
     return steps
 
 
@@ -104,9 +89,7 @@ def run(settings: HeadToHeadSettings) -> dict:
     if settings.baseline not in settings.variants:
         raise ValueError(f"--baseline {settings.baseline!r} must be one of --variants {settings.variants}.")
     with harness.torch_threads(settings.threads):
-        seconds = harness.time_alternating(
-            build_steps(settings), setup=lambda variant: None, warmup=settings.warmup, repeats=settings.repeats
-        )
+        seconds = harness.time_alternating(build_steps(settings), warmup=settings.warmup, repeats=settings.repeats)
     base = seconds[settings.baseline]
     rows = {}
     for variant, times in seconds.items():
@@ -122,10 +105,7 @@ def run(settings: HeadToHeadSettings) -> dict:
             "q3": quartiles[2],
             "faster_share": sum(r < 1 for r in ratios) / len(ratios),
         }
-    summary = {"settings": dict(settings.__dict__), "variants": rows, "raw": seconds}
-    summary["environment"] = harness.environment()
-    harness.write_json(settings.output, summary)
-    return summary
+    return harness.save(settings, {"variants": rows, "raw": seconds})
 
 
 COLUMNS = [
@@ -137,15 +117,17 @@ COLUMNS = [
 ]
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    settings, _ = harness.parse_settings(HeadToHeadSettings, argv, __doc__)
-    summary = run(settings)
+def report(summary: dict) -> str:
     s = summary["settings"]
-    print(
+    title = (
         f"Layer stack L={s['layers']}, T={s['tokens']}, r={s['rank']}, {s['threads'] or 'all'} thread(s), "
-        f"{s['repeats']} repeats; ratios to {s['baseline']}\n"
+        f"{s['repeats']} repeats; ratios to {s['baseline']}"
     )
-    print(harness.variant_table(COLUMNS, summary["variants"]))
+    return title + "\n\n" + harness.variant_table(COLUMNS, summary["variants"])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    harness.main(HeadToHeadSettings, argv, __doc__, run=run, report=report)
 
 
 if __name__ == "__main__":

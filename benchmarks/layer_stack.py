@@ -19,19 +19,33 @@ import torch
 from torch import nn
 
 from benchmarks import harness
-from benchmarks.adapters import TRAIN_VARIANTS, StepFlops, attach, load_lazy_modules, time_with_floor, trainable
+from benchmarks.adapters import (
+    TRAIN_VARIANTS,
+    StepFlops,
+    attach,
+    load_lazy_modules,
+    time_with_floor,
+    train_step,
+    trainable,
+)
 from benchmarks.harness import change_of, field_of, interval_of
 
 TARGETS = ("q_proj", "v_proj")
 
 
 @dataclass
-class StackSettings:
+class StackShape:
+    """The stack's size and the adapters' rank (shared with `benchmarks.head_to_head`)."""
+
     layers: int = field(default=4, metadata={"help": "L, blocks of q_proj + v_proj"})
     tokens: int = field(default=1024, metadata={"help": "T, tokens per step (one sequence)"})
     rank: int = field(default=64, metadata={"help": "r of GIFT and LoRA"})
     d_model: int = field(default=4096, metadata={"help": "hidden size: q_proj d_model→d_model"})
     d_kv: int = field(default=1024, metadata={"help": "v_proj output: KV heads × head size"})
+
+
+@dataclass
+class StackSettings(StackShape):
     variants: list[str] = field(default_factory=lambda: list(TRAIN_VARIANTS), metadata={"help": "variants to run"})
     rounds: int = field(default=3, metadata={"help": "interleaved rounds, one process per variant per round"})
     warmup: int = field(default=2, metadata={"help": "untimed steps per process (peak memory is taken over them)"})
@@ -60,7 +74,7 @@ class ProjectionBlock(nn.Module):
 
 
 class ProjectionStack(nn.Module):
-    def __init__(self, settings: StackSettings) -> None:
+    def __init__(self, settings: StackShape) -> None:
         super().__init__()
         self.layers = nn.ModuleList(ProjectionBlock(settings.d_model, settings.d_kv) for _ in range(settings.layers))
 
@@ -77,26 +91,18 @@ def worker(variant: str, settings: StackSettings) -> dict:
     stack = ProjectionStack(settings).requires_grad_(False)
     x = torch.randn(1, settings.tokens, settings.d_model, requires_grad=True)
 
-    def floor_step() -> None:
-        stack(x).square().mean().backward()
+    def clear_input_grad() -> None:
         x.grad = None
 
+    floor_step = train_step(stack, lambda: stack(x).square().mean(), clear_input_grad)  # nothing trains
     floor_step()  # warm the kernels' buffers: the memory window below sees what the variant adds
     load_lazy_modules(variant)
     with harness.PeakMemory() as memory:
         model = attach(stack, variant, targets=TARGETS, rank=settings.rank)
-        params = trainable(model)
-        optimizer = torch.optim.AdamW(params, lr=1e-4) if params else None
-
-        def step() -> None:
-            model(x).square().mean().backward()
-            if optimizer is not None:
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-            x.grad = None
-
+        step = train_step(model, lambda: model(x).square().mean(), clear_input_grad)
         for _ in range(settings.warmup):
             step()
+    params = trainable(model)
     saved = harness.saved_activation_mib(lambda: model(x), exclude=list(model.parameters()))
     timed = time_with_floor(step, floor_step, stack, repeats=settings.steps, paired=variant != "floor")
     return {
@@ -113,23 +119,11 @@ def summarise(settings: StackSettings, results: dict[str, list[dict]], memory: d
     FLOPs by formula."""
     shapes = [(settings.d_model, settings.d_model), (settings.d_model, settings.d_kv)] * settings.layers
     flops = StepFlops.of(shapes, settings.tokens, settings.rank)
-    pairs = {v: harness.pair_ratios(runs, "step_s", "floor_step_s") for v, runs in results.items() if v != "floor"}
-    rows = {}
-    for variant, runs in results.items():
-        rows[variant] = {
-            "step_s": harness.median(harness.pooled(runs, "step_s")),
-            "vs_floor": 1.0 if variant == "floor" else harness.median(pairs[variant]),
-            "peak_mib": memory[variant][0]["peak_mib"],
-            "saved_activations_mib": memory[variant][0]["saved_activations_mib"],
-            "adapter_state_mib": memory[variant][0]["adapter_state_mib"],
-            "trainable_parameters": memory[variant][0]["trainable_parameters"],
-            "extra_gflop": 2 * flops.extra(variant) / 1e9,
-            "extra_flops_vs_floor": 1 + flops.extra(variant) / flops.floor,
-        }
-    harness.add_ratios(rows, "vs_floor", {"vs_lora": "lora", "vs_naive": "naive"})
-    harness.add_ratios(rows, "step_s", {"vs_lora_unpaired": "lora"})
-    harness.add_intervals(rows, pairs, "vs_floor_ci")
-    harness.add_intervals(rows, pairs, "vs_lora_ci", "lora")
+    memory_keys = ("peak_mib", "saved_activations_mib", "adapter_state_mib", "trainable_parameters")
+    rows, pairs = harness.training_rows(results, memory, memory_keys)
+    for variant, row in rows.items():
+        row["extra_gflop"] = 2 * flops.extra(variant) / 1e9
+        row["extra_flops_vs_floor"] = 1 + flops.extra(variant) / flops.floor
     harness.add_intervals(rows, pairs, "vs_naive_ci", "naive")
     return {"floor_gflop": 2 * flops.floor / 1e9, "flops": flops.__dict__, "variants": rows}
 
@@ -153,24 +147,9 @@ COLUMNS = [
 
 def run(settings: StackSettings) -> dict:
     harness.check_variants(settings.variants, TRAIN_VARIANTS, "--variants")
-    results = harness.run_interleaved(
-        "benchmarks.layer_stack",
-        worker,
-        settings.variants,
-        settings,
-        rounds=settings.rounds,
-        in_process=settings.in_process,
-    )
+    results = harness.run_interleaved("benchmarks.layer_stack", worker, settings.variants, settings)
     memory = harness.run_memory_pass("benchmarks.layer_stack", worker, settings.variants, settings)
-    summary = {
-        "settings": dict(settings.__dict__),
-        **summarise(settings, results, memory),
-        "raw": results,
-        "memory": memory,
-    }
-    summary["environment"] = harness.environment()
-    harness.write_json(settings.output, summary)
-    return summary
+    return harness.save(settings, {**summarise(settings, results, memory), "raw": results, "memory": memory})
 
 
 def report(summary: dict) -> str:
@@ -183,10 +162,7 @@ def report(summary: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    settings, variant = harness.parse_settings(StackSettings, argv, __doc__)
-    if variant is not None:
-        return harness.worker_main(worker, variant, settings)
-    print(report(run(settings)))
+    harness.main(StackSettings, argv, __doc__, run=run, report=report, worker=worker)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -52,23 +53,19 @@ class LayerSettings:
     output: str = field(default="benchmarks/results/single_layer.json", metadata={"help": "JSON results ('' for none)"})
 
 
-class OneLayer(nn.Module):
-    def __init__(self, d_in: int, d_out: int) -> None:
-        super().__init__()
-        self.proj = nn.Linear(d_in, d_out, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x)
+def one_layer(d_in: int, d_out: int) -> nn.Module:
+    """A model of one layer, `proj` (the name the adapters target)."""
+    return nn.Sequential(OrderedDict(proj=nn.Linear(d_in, d_out, bias=False)))
 
 
 def build_steps(settings: LayerSettings) -> dict[str, Callable[[], None]]:
     """One training-step closure per form, each on its own copy of the same frozen layer and the same input."""
     torch.manual_seed(settings.seed)
     x = torch.randn(1, settings.tokens, settings.d_in, requires_grad=True)
-    reference = OneLayer(settings.d_in, settings.d_out).requires_grad_(False)
+    reference = one_layer(settings.d_in, settings.d_out).requires_grad_(False)
     steps = {}
     for form in settings.forms:
-        layer = OneLayer(settings.d_in, settings.d_out)
+        layer = one_layer(settings.d_in, settings.d_out)
         layer.load_state_dict(reference.state_dict())
         variant = "gift" if form.startswith("gift") else form
         model = attach(layer, variant, targets=["proj"], rank=settings.rank)
@@ -94,9 +91,7 @@ def run(settings: LayerSettings) -> dict:
         raise ValueError(f"--forms {settings.forms} must include 'floor': every overhead is paired with it.")
     with harness.torch_threads(settings.threads):
         steps = build_steps(settings)
-        seconds = harness.time_alternating(
-            steps, setup=lambda form: None, warmup=settings.warmup, repeats=settings.repeats
-        )
+        seconds = harness.time_alternating(steps, warmup=settings.warmup, repeats=settings.repeats)
         profiles = {form: profile(step) for form, step in steps.items()} if settings.profile else None
     flops = StepFlops.of([(settings.d_in, settings.d_out)], settings.tokens, settings.rank)
     rows = {}
@@ -107,12 +102,7 @@ def run(settings: LayerSettings) -> dict:
             "overhead_ms": 1e3 * harness.median(overheads),
             "extra_gmac": flops.extra(form.replace("-", "_")) / 1e9,  # gift-input-side → StepFlops.gift_input_side
         }
-    summary = {"settings": dict(settings.__dict__), "forms": rows, "raw": seconds}
-    if profiles is not None:
-        summary["profiles"] = profiles
-    summary["environment"] = harness.environment()
-    harness.write_json(settings.output, summary)
-    return summary
+    return harness.save(settings, {"forms": rows, "raw": seconds, **({"profiles": profiles} if profiles else {})})
 
 
 def profile(step: Callable[[], None], *, steps: int = 3, rows: int = 12) -> str:
@@ -146,8 +136,7 @@ def report(summary: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    settings, _ = harness.parse_settings(LayerSettings, argv, __doc__)
-    print(report(run(settings)))
+    harness.main(LayerSettings, argv, __doc__, run=run, report=report)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,12 @@ value's, the interval says whether this machine resolves the difference.
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from benchmarks import harness, layer_stack, whole_model
 from benchmarks.harness import interval_of
@@ -46,100 +49,51 @@ class TargetSettings:
     output: str = field(default="benchmarks/results/targets.json", metadata={"help": "JSON results ('' for none)"})
 
 
+COMPARISONS = {"≤": operator.le, "<": operator.lt, "≥": operator.ge}
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
-    threshold: str
-    measure: Callable[[dict, dict], float | None]  # (stack variants, inference variants) → value
-    passes: Callable[[float], bool]
-    # (stack variants, inference variants) → the value's 95 % bootstrap interval; None for a deterministic value
-    interval: Callable[[dict, dict], list[float] | None] = lambda s, i: None
+    threshold: str  # comparison and bound: the value passes when `value <comparison> bound`
+    part: str  # "stack" (the layer stack) or "inference" (the whole model's inference)
+    variant: str
+    key: str  # the value: row[key] of the variant; its 95 % bootstrap interval, where timed: row[key + "_ci"]
 
 
 TARGETS = [
-    Target(
-        "GIFT step / LoRA step (layer stack)",
-        "≤ 1.00",
-        lambda s, i: s["gift"]["vs_lora"],
-        lambda v: v <= 1.0,
-        lambda s, i: s["gift"]["vs_lora_ci"],
-    ),
-    Target(
-        "GIFT step / naive step (layer stack)",
-        "≤ 0.50",
-        lambda s, i: s["gift"]["vs_naive"],
-        lambda v: v <= 0.5,
-        lambda s, i: s["gift"]["vs_naive_ci"],
-    ),
-    Target(
-        "GIFT peak / LoRA peak memory (layer stack)",
-        "< 1.00",
-        lambda s, i: s["gift"]["peak_mib"] / s["lora"]["peak_mib"] if s["lora"]["peak_mib"] else None,
-        lambda v: v < 1.0,
-    ),
-    Target(
-        "merged forward / base forward time",
-        "≤ 1.01",
-        lambda s, i: i["gift-merged"]["forward_vs_base"],
-        lambda v: v <= 1.01,
-        lambda s, i: i["gift-merged"]["forward_vs_base_ci"],
-    ),
-    Target(
-        "unmerged / base generation tokens/s",
-        "≥ 0.90",
-        lambda s, i: i["gift-unmerged"]["generate_vs_base"],
-        lambda v: v >= 0.9,
-        lambda s, i: i["gift-unmerged"]["generate_vs_base_ci"],
-    ),
+    Target("GIFT step / LoRA step (layer stack)", "≤ 1.00", "stack", "gift", "vs_lora"),
+    Target("GIFT step / naive step (layer stack)", "≤ 0.50", "stack", "gift", "vs_naive"),
+    Target("GIFT peak / LoRA peak memory (layer stack)", "< 1.00", "stack", "gift", "peak_vs_lora"),
+    Target("merged forward / base forward time", "≤ 1.01", "inference", "gift-merged", "forward_vs_base"),
+    Target("unmerged / base generation tokens/s", "≥ 0.90", "inference", "gift-unmerged", "generate_vs_base"),
 ]
 
 
-def stack_settings(settings: TargetSettings) -> layer_stack.StackSettings:
-    return layer_stack.StackSettings(
-        layers=settings.layers,
-        tokens=settings.tokens,
-        rank=settings.rank,
-        d_model=settings.d_model,
-        d_kv=settings.d_kv,
-        rounds=settings.rounds,
-        steps=settings.steps,
-        threads=settings.threads,
-        in_process=settings.in_process,
-        output="",
-    )
-
-
-def model_settings(settings: TargetSettings) -> whole_model.ModelSettings:
-    return whole_model.ModelSettings(
-        model=settings.model,
-        parts=["infer"],
-        rank=settings.rank,
-        infer_methods=["gift"],
-        infer_length=settings.infer_length,
-        new_tokens=settings.new_tokens,
-        rounds=settings.rounds,
-        steps=settings.steps,
-        forward_repeats=settings.forward_repeats,
-        threads=settings.threads,
-        in_process=settings.in_process,
-        output="",
-    )
+def sub_settings(cls: type, settings: TargetSettings, **overrides: Any) -> Any:
+    """`cls` settings (a benchmark's) taking every field `settings` shares with it; `overrides` for the rest."""
+    shared = {f.name: getattr(settings, f.name) for f in dataclasses.fields(cls) if hasattr(settings, f.name)}
+    return cls(**{**shared, **overrides})
 
 
 def evaluate(stack: dict, inference: dict) -> list[dict]:
     """Each target's value and verdict, with the 95 % bootstrap interval of the value where it comes from timed
     pairs: the verdict is taken on the value; the interval says how firm it is on this machine."""
+    stack_rows = {variant: dict(row) for variant, row in stack["variants"].items()}  # + the peak ratio
+    harness.add_ratios(stack_rows, "peak_mib", {"peak_vs_lora": "lora"})
+    parts = {"stack": stack_rows, "inference": inference["infer"]["variants"]}
     rows = []
     for target in TARGETS:
-        variants = (stack["variants"], inference["infer"]["variants"])
-        value = target.measure(*variants)
-        verdict = "n/a" if value is None else ("pass" if target.passes(value) else "MISS")
+        row = parts[target.part][target.variant]
+        value = row[target.key]
+        comparison, bound = target.threshold.split()
+        verdict = "n/a" if value is None else ("pass" if COMPARISONS[comparison](value, float(bound)) else "MISS")
         rows.append(
             {
                 "target": target.name,
                 "threshold": target.threshold,
                 "measured": value,
-                "interval95": target.interval(*variants),
+                "interval95": row.get(target.key + "_ci"),
                 "result": verdict,
             }
         )
@@ -148,23 +102,17 @@ def evaluate(stack: dict, inference: dict) -> list[dict]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings, _ = harness.parse_settings(TargetSettings, argv, __doc__)
-    stack = layer_stack.run(stack_settings(settings))
-    inference = whole_model.run(model_settings(settings))
+    stack = layer_stack.run(sub_settings(layer_stack.StackSettings, settings, output=""))
+    inference = whole_model.run(
+        sub_settings(whole_model.ModelSettings, settings, parts=["infer"], infer_methods=["gift"], output="")
+    )
     rows = evaluate(stack, inference)
     payload = {"settings": dict(settings.__dict__), "targets": rows, "layer_stack": stack, "whole_model": inference}
     harness.write_json(settings.output, payload)
     print(layer_stack.report(stack), end="\n\n")
     print(whole_model.report(inference), end="\n\n")
-    table = [
-        [
-            row["target"],
-            row["threshold"],
-            row["measured"],
-            interval_of("interval95")(row) or "deterministic",
-            row["result"],
-        ]
-        for row in rows
-    ]
+    interval = interval_of("interval95")
+    table = [[r["target"], r["threshold"], r["measured"], interval(r) or "deterministic", r["result"]] for r in rows]
     print(harness.markdown_table(["target", "threshold", "measured", "95 % bootstrap interval", "result"], table))
     return 0 if all(row["result"] != "MISS" for row in rows) else 1
 

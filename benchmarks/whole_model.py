@@ -31,6 +31,7 @@ from torch import nn
 
 from benchmarks import harness
 from benchmarks.adapters import (
+    TINY_LLAMA,
     TRAIN_VARIANTS,
     BaseSwitch,
     StepFlops,
@@ -74,20 +75,6 @@ class ModelSettings:
 
 
 # ---------------------------------------------------------------------------------------------- backbone
-def tiny_llama_config():
-    from transformers import LlamaConfig
-
-    return LlamaConfig(
-        vocab_size=512,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-    )
-
-
 def export_backbone(settings: ModelSettings, directory: Path) -> None:
     """Parent: write the backbone's config and state dict once, for workers to load in a second each."""
     if settings.model == "tiny-llama":
@@ -100,13 +87,13 @@ def export_backbone(settings: ModelSettings, directory: Path) -> None:
 
 
 def load_backbone(settings: ModelSettings) -> nn.Module:
-    from transformers import AutoConfig, AutoModelForCausalLM, LlamaForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
     from transformers.utils import logging
 
     logging.set_verbosity_error()
     torch.manual_seed(settings.seed)
     if settings.model == "tiny-llama":
-        return LlamaForCausalLM(tiny_llama_config())
+        return LlamaForCausalLM(LlamaConfig(**TINY_LLAMA, vocab_size=512, max_position_embeddings=512))
     directory = Path(settings.weights_dir)
     model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(directory))
     model.load_state_dict(torch.load(directory / "weights.pt", weights_only=True))
@@ -128,11 +115,10 @@ def train_worker(variant: str, settings: ModelSettings) -> dict:
     load_lazy_modules(variant)
     with harness.PeakMemory() as memory:
         model = attach(backbone, variant, targets=settings.targets, rank=settings.rank)
-        params = trainable(model)
         step = causal_lm_train_step(model, ids)
-
         for _ in range(settings.warmup):
             step()
+    params = trainable(model)
     timed = time_with_floor(step, floor_step, backbone, repeats=settings.steps, paired=variant != "floor")
     return {
         **timed,
@@ -211,23 +197,10 @@ def summarise_train(
     tokens = settings.batch * settings.length
     flops = StepFlops.of(target_shapes(backbone, settings.targets), tokens, settings.rank)
     floor = floor_macs(backbone.config, settings.batch, settings.length)
-    pairs = {v: harness.pair_ratios(runs, "step_s", "floor_step_s") for v, runs in results.items() if v != "floor"}
-    rows = {}
-    for variant, runs in results.items():
-        step = harness.median(harness.pooled(runs, "step_s"))
-        rows[variant] = {
-            "step_s": step,
-            "tokens_per_s": tokens / step,
-            "vs_floor": 1.0 if variant == "floor" else harness.median(pairs[variant]),
-            "peak_mib": memory[variant][0]["peak_mib"],
-            "adapter_state_mib": memory[variant][0]["adapter_state_mib"],
-            "trainable_parameters": memory[variant][0]["trainable_parameters"],
-            "extra_flops_vs_floor": 1 + flops.extra(variant) / floor,
-        }
-    harness.add_ratios(rows, "vs_floor", {"vs_lora": "lora", "vs_naive": "naive"})
-    harness.add_ratios(rows, "step_s", {"vs_lora_unpaired": "lora"})
-    harness.add_intervals(rows, pairs, "vs_floor_ci")
-    harness.add_intervals(rows, pairs, "vs_lora_ci", "lora")
+    rows, _ = harness.training_rows(results, memory, ("peak_mib", "adapter_state_mib", "trainable_parameters"))
+    for variant, row in rows.items():
+        row["tokens_per_s"] = tokens / row["step_s"]
+        row["extra_flops_vs_floor"] = 1 + flops.extra(variant) / floor
     return {"floor_gflop": 2 * floor / 1e9, "variants": rows}
 
 
@@ -279,40 +252,33 @@ INFER_COLUMNS = [
 ]
 
 
+def run_part(part: str, variants: Sequence[str], settings: ModelSettings, *, memory: bool = False) -> dict:
+    """The results of `part` ("train" or "infer") for each variant, from the timed rounds or (`memory`) the
+    memory pass; the workers' tasks are "part:variant"."""
+    run = harness.run_memory_pass if memory else harness.run_interleaved
+    results = run("benchmarks.whole_model", worker, [f"{part}:{variant}" for variant in variants], settings)
+    return {task.split(":", 1)[1]: runs for task, runs in results.items()}
+
+
 def run(settings: ModelSettings) -> dict:
     harness.check_variants(settings.parts, PARTS, "--parts")
     harness.check_variants([settings.model], MODELS, "--model")
     harness.check_variants(settings.train_variants, TRAIN_VARIANTS, "--train-variants")
     harness.check_variants(settings.infer_methods, INFER_METHODS, "--infer-methods")
-    summary: dict = {"settings": dict(settings.__dict__)}
+    summary: dict = {}
     with tempfile.TemporaryDirectory(prefix="gift-benchmark-") as directory:
         export_backbone(settings, Path(directory))
         settings.weights_dir = directory
         backbone = load_backbone(settings)
-        for part, variants in (("train", settings.train_variants), ("infer", settings.infer_methods)):
-            if part not in settings.parts:
-                continue
-            tasks = [f"{part}:{variant}" for variant in variants]
-            raw = harness.run_interleaved(
-                "benchmarks.whole_model",
-                worker,
-                tasks,
-                settings,
-                rounds=settings.rounds,
-                in_process=settings.in_process,
-            )
-            raw = {task.split(":", 1)[1]: runs for task, runs in raw.items()}
-            if part == "train":
-                memory = harness.run_memory_pass("benchmarks.whole_model", worker, tasks, settings)
-                memory = {task.split(":", 1)[1]: runs for task, runs in memory.items()}
-                summary[part] = {**summarise_train(settings, raw, memory, backbone), "memory": memory}
-            else:
-                summary[part] = summarise_infer(raw)
-            summary[part]["raw"] = raw
+        if "train" in settings.parts:
+            raw = run_part("train", settings.train_variants, settings)
+            memory = run_part("train", settings.train_variants, settings, memory=True)
+            summary["train"] = {**summarise_train(settings, raw, memory, backbone), "memory": memory, "raw": raw}
+        if "infer" in settings.parts:
+            raw = run_part("infer", settings.infer_methods, settings)
+            summary["infer"] = {**summarise_infer(raw), "raw": raw}
         settings.weights_dir = ""
-    summary["environment"] = harness.environment()
-    harness.write_json(settings.output, summary)
-    return summary
+    return harness.save(settings, summary)
 
 
 def report(summary: dict) -> str:
@@ -333,10 +299,7 @@ def report(summary: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    settings, task = harness.parse_settings(ModelSettings, argv, __doc__)
-    if task is not None:
-        return harness.worker_main(worker, task, settings)
-    print(report(run(settings)))
+    harness.main(ModelSettings, argv, __doc__, run=run, report=report, worker=worker)
 
 
 if __name__ == "__main__":
