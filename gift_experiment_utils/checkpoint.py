@@ -4,10 +4,9 @@
 
     trainable   the trained parameters only (θ / adapter / head; the frozen backbone is rebuilt from its source)
     optimizer   AdamW state keyed by parameter name
-    schedule    step and epoch counters the lr is a function of
-    position    epoch and micro-batch within it (the data order is a function of seed and epoch)
+    state       `progress`: updates done, epoch and micro-batch within it (the lr and the data order are functions
+                of them and the seed), best validation score so far, wall time; world size, GradScaler state
     rng         python / numpy / torch / cuda generator states of every process
-    extra       best validation score so far, wall time, GradScaler state, world size
 
 `best.pt` holds the trainable parameters at the best validation score. Model and optimizer state go through
 torch.distributed.checkpoint's state-dict API, so the same code serves one process, DDP and FSDP.
@@ -56,11 +55,7 @@ def atomic_save(obj: Any, path: str | Path) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+    fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
     try:
         os.fsync(fd)
     finally:

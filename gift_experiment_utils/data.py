@@ -40,8 +40,12 @@ class Layout:
         return global_batches // (self.world_size * self.accum)
 
     @property
+    def examples_per_update(self) -> int:  # the effective batch
+        return self.batch_size * self.accum * self.world_size
+
+    @property
     def dropped_examples(self) -> int:
-        return self.dataset_size - self.updates * self.accum * self.world_size * self.batch_size
+        return self.dataset_size - self.updates * self.examples_per_update
 
 
 class EpochSampler(Sampler[int]):
