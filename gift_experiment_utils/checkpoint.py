@@ -83,17 +83,10 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    python, numpy_state = state["python"], state["numpy"]
+    python = state["python"]
     random.setstate((python["version"], tuple(python["words"]), python["gauss_next"]))
-    np.random.set_state(
-        (
-            numpy_state["kind"],
-            numpy_state["keys"].numpy().astype(np.uint32),
-            numpy_state["position"],
-            numpy_state["has_gauss"],
-            numpy_state["cached_gaussian"],
-        )
-    )
+    numpy_state = {**state["numpy"], "keys": state["numpy"]["keys"].numpy().astype(np.uint32)}
+    np.random.set_state(tuple(numpy_state[key] for key in ("kind", "keys", "position", "has_gauss", "cached_gaussian")))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -207,10 +200,7 @@ def load_trainable(model: nn.Module, trainable: dict[str, torch.Tensor]) -> None
 def load_last(checkpoint: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
     _check_keys(model, checkpoint["trainable"])
     optimizer_state = {**checkpoint["optimizer"], "state": dict(checkpoint["optimizer"]["state"])}
-    set_state_dict(  # copies: loading may add keys to the dicts it is given
-        model,
-        optimizer,
-        model_state_dict=dict(checkpoint["trainable"]),
-        optim_state_dict=optimizer_state,
-        options=_LOAD_OPTIONS,
+    model_state = dict(checkpoint["trainable"])  # copies: loading may add keys to the dicts it is given
+    set_state_dict(
+        model, optimizer, model_state_dict=model_state, optim_state_dict=optimizer_state, options=_LOAD_OPTIONS
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from gift.config import GIFTArguments
 
@@ -95,12 +95,10 @@ class MethodSection:
     """Base of every method section; `name` is the tag that picks the dataclass."""
 
     name: str = "gift"
+    tag_format: ClassVar[str] = "{name}"  # the method's part of the run name, filled from its fields
 
     def tag(self) -> str:
-        return self.name
-
-    def validate(self) -> None:
-        pass
+        return self.tag_format.format(**vars(self))
 
 
 @dataclass
@@ -109,9 +107,7 @@ class GIFTMethod(GIFTArguments, MethodSection):
     by `GIFTConfig` when the config is loaded."""
 
     name: str = "gift"
-
-    def tag(self) -> str:
-        return f"gift_r{self.rank}"
+    tag_format: ClassVar[str] = "gift_r{rank}"
 
     def gift_config(self) -> Any:
         import gift
@@ -133,9 +129,7 @@ class LoRAMethod(MethodSection):
     dropout: float = 0.0
     target_modules: list[str] | str = field(default_factory=lambda: ["q_proj", "v_proj"])
     layers_to_transform: list[int] | None = None
-
-    def tag(self) -> str:
-        return f"lora_r{self.rank}"
+    tag_format: ClassVar[str] = "lora_r{rank}"
 
     def validate(self) -> None:
         _require(self.rank >= 1, "method.rank", f"must be >= 1, got {self.rank}.")
@@ -154,9 +148,7 @@ class VPTMethod(MethodSection):
     num_prompts: int = 5  # prompt tokens inserted after the prefix (CLS) tokens
     deep: bool = True  # new prompts before every block (VPT-deep), or only before the first
     dropout: float = 0.0
-
-    def tag(self) -> str:
-        return f"vpt_p{self.num_prompts}"
+    tag_format: ClassVar[str] = "vpt_p{num_prompts}"
 
     def validate(self) -> None:
         _require(self.num_prompts >= 1, "method.num_prompts", f"must be >= 1, got {self.num_prompts}.")

@@ -71,11 +71,10 @@ class EpochSampler(Sampler[int]):
 
 
 def train_loader(dataset: Any, task: Any, layout: Layout, *, rank: int, seed: int, num_workers: int) -> DataLoader:
-    sampler = EpochSampler(layout, rank=rank, seed=seed)
     return DataLoader(
         dataset,
         batch_size=layout.batch_size,
-        sampler=sampler,
+        sampler=EpochSampler(layout, rank=rank, seed=seed),
         collate_fn=partial(task.collate, split="train"),
         num_workers=num_workers,
         generator=torch.Generator().manual_seed(seed),  # worker seeds; keeps the global RNG untouched

@@ -105,11 +105,8 @@ def file_layers(path: Path, _seen: tuple[Path, ...] = ()) -> list[Layer]:
         raise ValueError(f"Config include cycle: {' -> '.join(str(p) for p in (*_seen, path))}.")
     data = read_yaml(path)
     includes = data.pop("include", []) or []
-    if isinstance(includes, str):
-        includes = [includes]
-    layers: list[Layer] = []
-    for include in includes:
-        layers += file_layers((path.parent / include), (*_seen, path))
+    includes = [includes] if isinstance(includes, str) else includes
+    layers = [layer for include in includes for layer in file_layers(path.parent / include, (*_seen, path))]
     return [*layers, (str(path), data)]
 
 
@@ -135,9 +132,8 @@ def config_layers(path: str | Path | None, overrides: list[str]) -> list[Layer]:
         path = find_config(path)
         if not path.is_file():
             raise missing_config(path)
-        for base in base_files(path):
-            layers += file_layers(base)
-        layers += file_layers(path)
+        for file in [*base_files(path), path]:
+            layers += file_layers(file)
     return layers + [parse_override(text) for text in overrides]
 
 
@@ -218,13 +214,11 @@ class _Builder:
             close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
             hint_text = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"Config key '{key}'{self.where(key)}: {value!r} is not one of {list(args)}.{hint_text}")
+        if origin in (list, tuple, dict) and not isinstance(value, dict if origin is dict else (list, tuple)):
+            raise self.wrong(key, value, hint)
         if origin in (list, tuple):
-            if not isinstance(value, (list, tuple)):
-                raise self.wrong(key, value, hint)
             return [self.value(args[0], item, f"{key}[{i}]") for i, item in enumerate(value)]
         if origin is dict:
-            if not isinstance(value, dict):
-                raise self.wrong(key, value, hint)
             return {k: self.value(args[1], v, f"{key}.{k}") for k, v in value.items()}
         return self.scalar(hint, value, key)
 

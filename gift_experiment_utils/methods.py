@@ -25,9 +25,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save
 from torch import nn
 
 from gift.config import CONFIG_KEYS
+from gift.io import atomic_write, load_adapter, read_config
 
 from .config import BitFitMethod, Config, GIFTMethod, LoRAMethod, MethodSection, VPTMethod
 from .task import TaskModel
@@ -54,13 +56,9 @@ class ParamCount:
         total = self.backbone + self.method
         return 100.0 * self.method / total if total else 0.0
 
-    @property
-    def trainable(self) -> int:
-        return self.method + self.head
-
     def to_dict(self) -> dict[str, float]:
         percents = {"method_percent": self.method_percent, "method_percent_of_total": self.method_percent_of_total}
-        return {**asdict(self), **percents, "trainable": self.trainable}
+        return {**asdict(self), **percents, "trainable": self.method + self.head}
 
 
 @dataclass
@@ -107,19 +105,13 @@ def apply_method(method: MethodSection, task_model: TaskModel) -> AdaptedModel:
 
 
 def _save_trainable(module: nn.Module, folder: Path) -> None:
-    from safetensors.torch import save
-
-    from gift.io import atomic_write
-
     folder.mkdir(parents=True, exist_ok=True)
     state = {name: p.detach().cpu().clone().contiguous() for name, p in module.named_parameters() if p.requires_grad}
-    atomic_write(folder / "trainable.safetensors", save(state))
+    atomic_write(folder / TRAINABLE_FILE, save(state))
 
 
 def _load_trainable(module: nn.Module, folder: Path) -> None:
     """Every trainable parameter from trainable.safetensors, by name; a missing, extra or mis-shaped one is named."""
-    from safetensors.torch import load_file
-
     path = folder / TRAINABLE_FILE
     if not path.is_file():
         raise ValueError(f"{path} does not exist; eval.adapter needs an adapter/ folder that a run exported.")
@@ -215,8 +207,6 @@ def _gift(method: GIFTMethod, task_model: TaskModel) -> nn.Module:
 
 def _load_gift(module: nn.Module, folder: Path) -> None:
     """The library's load path (θ and head, every key and layer shape checked), after comparing the GIFT configs."""
-    from gift.io import load_adapter, read_config
-
     saved, head_modules = read_config(folder)
     theirs, ours = saved.to_dict(), module.gift_config.to_dict()
     differ = [
@@ -285,8 +275,7 @@ def _save_peft(module: nn.Module, folder: Path) -> None:
 
 
 def _bitfit(method: BitFitMethod, task_model: TaskModel) -> nn.Module:
-    model = task_model.module
-    model.requires_grad_(False)
+    model = task_model.module.requires_grad_(False)
     for module in model.modules():
         if method.scope == "linear" and not isinstance(module, nn.Linear):
             continue

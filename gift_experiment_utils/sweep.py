@@ -50,11 +50,6 @@ from .loading import _Builder, dotted_keys, find_config, load_config, read_yaml
 from .tracking import RunDir, check_resumable, read_json, run_dir, write_json
 
 
-def default_launcher() -> str:
-    """This interpreter by its full path: a bare `python` on PATH may belong to another environment."""
-    return f"{shlex.quote(sys.executable)} -m gift_experiment_utils.run"
-
-
 @dataclass
 class SelectSpec:
     metric: str = "best_val/accuracy"  # a key of results.json "metrics"
@@ -110,9 +105,8 @@ class Sweep:
             raise ValueError(
                 f"{self.path}: 'sweep.config' (the experiment YAML, relative to the sweep file) is required."
             )
-        self.spec: SweepSpec = _Builder({}, list(dotted_keys(SweepSpec, "sweep."))).dataclass(
-            SweepSpec, raw["sweep"], "sweep."
-        )
+        builder = _Builder({}, list(dotted_keys(SweepSpec, "sweep.")))  # checks keys and types as for a config
+        self.spec: SweepSpec = builder.dataclass(SweepSpec, raw["sweep"], "sweep.")
         self.config_path = (self.path.parent / self.spec.config).resolve()
         self._validate()
 
@@ -144,9 +138,8 @@ class Sweep:
 
     # ------------------------------------------------------------------ expansion
     def _combinations(self, table: dict[str, list[Any]]) -> list[tuple[str, ...]]:
-        keys = list(table)
         return [
-            tuple(f"{k}={_yaml_value(v)}" for k, v in zip(keys, values))
+            tuple(f"{k}={_yaml_value(v)}" for k, v in zip(table, values))
             for values in itertools.product(*table.values())
         ]
 
@@ -377,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "plan":
             print("\n".join(f"{'done' if r.done() else 'todo'}  {r.run.path}" for r in runs))
             return 0
-        launcher = args.launcher or default_launcher()
+        # by default this interpreter by its full path: a bare `python` on PATH may belong to another environment
+        launcher = args.launcher or f"{shlex.quote(sys.executable)} -m gift_experiment_utils.run"
         return execute(runs, launcher=launcher, print_only=args.print, in_process=args.in_process)
     except ValueError as error:  # a run folder that holds another experiment
         print(f"error: {error}", file=sys.stderr)

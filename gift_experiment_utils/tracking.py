@@ -36,8 +36,7 @@ from .config import Config
 PACKAGES = ("torch", "transformers", "accelerate", "peft", "timm", "datasets", "wandb", "gift-peft")
 # What meta.json's `history` keeps of each start of a run folder.
 HISTORY_KEYS = ("started", "git_commit", "git_dirty", "world_size", "device", "hostname", "resumed_from_step")
-# The engine's temporary files (`.<name>.tmp-<pid>`; `.config.yaml.tmp` from older versions): written, then
-# renamed over <name>.
+# Temporary files, renamed over <name> once written: `.<name>.tmp-<pid>` (and older versions' `.config.yaml.tmp`).
 TEMPORARY_FILE = re.compile(r"\..+\.tmp(-\d+)?")
 # What to do about a damaged file of a run folder, by name.
 FIXES = {
@@ -324,24 +323,19 @@ def truncate_metrics(path: Path, *, after_step: int) -> None:
     if not path.is_file():
         return
     kept = [
-        line + "\n"
-        for line, row in _metric_lines(path)
-        if row["step"] <= after_step and not any(key.startswith("test/") for key in row)
+        row for row in read_metrics(path) if row["step"] <= after_step and not any(k.startswith("test/") for k in row)
     ]
-    atomic_write(path, "".join(kept).encode())
+    atomic_write(path, "".join(json.dumps(row) + "\n" for row in kept).encode())  # rows as Tracker.log wrote them
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    return [row for _, row in _metric_lines(Path(path))]
-
-
-def _metric_lines(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(line, row) for every row of metrics.jsonl.
+    """Every row of metrics.jsonl.
 
     Rows are appended one whole line at a time, so a kill can only cut off the last line: an incomplete last
     line is dropped with a warning (a resumed run logs it again). A damaged line before it did not come from
     a kill and is a ValueError naming the line, so that no row is lost silently.
     """
+    path = Path(path)
     text = path.read_text(errors="replace")  # rows are ASCII: a stray byte makes its line fail below, named
     lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
     rows = []
@@ -351,7 +345,7 @@ def _metric_lines(path: Path) -> list[tuple[str, dict[str, Any]]]:
         except json.JSONDecodeError:
             row = None
         if isinstance(row, dict) and "step" in row:
-            rows.append((line, row))
+            rows.append(row)
         elif number == lines[-1][0]:
             logger.warning(f"{path} line {number} is incomplete (a write was interrupted); ignoring it: {line[:80]!r}")
         else:

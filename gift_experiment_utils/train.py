@@ -1,6 +1,6 @@
 """The one training loop: every domain, every method, one process or many (HF accelerate).
 
-    run(config)                      set up the run folder and accelerator, then Trainer(...).run()
+    run(config)                      set up the run folder and accelerator, then the Trainer steps below
       Trainer.setup()                datasets, model + method, optimizer, loaders, resume from last.pt
       Trainer.fit()                  updates with accumulation, clipping, lr schedule; validation and
                                      checkpoints every N steps / epochs
@@ -107,10 +107,6 @@ def batch_split(config: Config, world_size: int) -> tuple[int, int]:
     per_process = effective // world_size
     micro = max(d for d in range(1, min(train.batch_size, per_process) + 1) if per_process % d == 0)
     return micro, per_process // micro
-
-
-def _due(count: int, every: int | None) -> bool:
-    return bool(every) and count % every == 0
 
 
 class Trainer:
@@ -314,8 +310,7 @@ class Trainer:
             self.schedule.apply(self.optimizer.optimizer, progress.step)
         batch = send_to_device(batch, acc.device)
         last = (progress.micro + 1) % self.accum == 0
-        context = contextlib.nullcontext() if last else acc.no_sync(self.model)
-        with context:
+        with contextlib.nullcontext() if last else acc.no_sync(self.model):
             loss = self.task.training_loss(self.model, batch)
             acc.backward(loss / self.accum)
         progress.micro += 1
@@ -340,15 +335,17 @@ class Trainer:
         self._loss_window.append(loss)
         if progress.step % config.train.log_every == 0 or progress.training_done:
             self._log_train(grad_norm)
-        if _due(progress.step, config.eval.every_steps) or (
-            epoch_ended and _due(progress.epoch, config.eval.every_epochs)
-        ):
+        if self._due(config.eval, epoch_ended=epoch_ended):
             self.validate()
-        saving = config.checkpoint
-        if not progress.training_done and (
-            _due(progress.step, saving.every_steps) or (epoch_ended and _due(progress.epoch, saving.every_epochs))
-        ):
+        if not progress.training_done and self._due(config.checkpoint, epoch_ended=epoch_ended):
             self.save_last()
+
+    def _due(self, section: Any, *, epoch_ended: bool) -> bool:
+        """Whether `section` (eval or checkpoint) asks for this update: every_steps, or every_epochs at an epoch end."""
+        step, epoch = self.progress.step, self.progress.epoch
+        if section.every_steps and step % section.every_steps == 0:
+            return True
+        return epoch_ended and bool(section.every_epochs) and epoch % section.every_epochs == 0
 
     def _log_train(self, grad_norm: torch.Tensor | None) -> None:
         loss = self.accelerator.reduce(torch.stack(self._loss_window).mean(), reduction="mean").item()
