@@ -4,10 +4,9 @@
 
     trainable   the trained parameters only (θ / adapter / head; the frozen backbone is rebuilt from its source)
     optimizer   AdamW state keyed by parameter name
-    schedule    step and epoch counters the lr is a function of
-    position    epoch and micro-batch within it (the data order is a function of seed and epoch)
+    state       `progress`: updates done, epoch and micro-batch within it (the lr and the data order are functions
+                of them and the seed), best validation score so far, wall time; world size, GradScaler state
     rng         python / numpy / torch / cuda generator states of every process
-    extra       best validation score so far, wall time, GradScaler state, world size
 
 `best.pt` holds the trainable parameters at the best validation score. Model and optimizer state go through
 torch.distributed.checkpoint's state-dict API, so the same code serves one process, DDP and FSDP.
@@ -56,11 +55,7 @@ def atomic_save(obj: Any, path: str | Path) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+    fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
     try:
         os.fsync(fd)
     finally:
@@ -88,17 +83,10 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    python, numpy_state = state["python"], state["numpy"]
+    python = state["python"]
     random.setstate((python["version"], tuple(python["words"]), python["gauss_next"]))
-    np.random.set_state(
-        (
-            numpy_state["kind"],
-            numpy_state["keys"].numpy().astype(np.uint32),
-            numpy_state["position"],
-            numpy_state["has_gauss"],
-            numpy_state["cached_gaussian"],
-        )
-    )
+    numpy_state = {**state["numpy"], "keys": state["numpy"]["keys"].numpy().astype(np.uint32)}
+    np.random.set_state(tuple(numpy_state[key] for key in ("kind", "keys", "position", "has_gauss", "cached_gaussian")))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -212,10 +200,7 @@ def load_trainable(model: nn.Module, trainable: dict[str, torch.Tensor]) -> None
 def load_last(checkpoint: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
     _check_keys(model, checkpoint["trainable"])
     optimizer_state = {**checkpoint["optimizer"], "state": dict(checkpoint["optimizer"]["state"])}
-    set_state_dict(  # copies: loading may add keys to the dicts it is given
-        model,
-        optimizer,
-        model_state_dict=dict(checkpoint["trainable"]),
-        optim_state_dict=optimizer_state,
-        options=_LOAD_OPTIONS,
+    model_state = dict(checkpoint["trainable"])  # copies: loading may add keys to the dicts it is given
+    set_state_dict(
+        model, optimizer, model_state_dict=model_state, optim_state_dict=optimizer_state, options=_LOAD_OPTIONS
     )

@@ -20,12 +20,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from gift.config import GIFTArguments
-
-# experiment.domain: a dotted module name, optionally `:Class` (checked before anything is imported, see task.py)
-DOMAIN_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?"
 
 
 def _require(condition: bool, key: str, message: str) -> None:
@@ -42,6 +39,13 @@ def _require_number(
     ok = value is not None and math.isfinite(value) and (value > low if strict else value >= low)
     bound = f"{'>' if strict else '>='} {low:g}"
     _require(ok, key, f"must be a finite number {bound}{' or null' if optional else ''}{hint}, got {value}.")
+
+
+def _require_counts(section: Any, prefix: str, *keys: str) -> None:
+    """Each of `keys` is null or >= 1 (a count, a size or an interval)."""
+    for key in keys:
+        value = getattr(section, key)
+        _require(value is None or value >= 1, f"{prefix}.{key}", f"must be >= 1 or null, got {value}.")
 
 
 def _require_folder(value: str, key: str, pattern: str, allowed: str) -> None:
@@ -68,13 +72,8 @@ class ExperimentSection:
     run_name: str | None = None  # None: built from the config (task, method, lr, wd, seed), never the clock
 
     def validate(self) -> None:
+        # experiment.domain is checked when the config is built (task.task_location), before anything loads
         _require_folder(self.name, "experiment.name", r"[A-Za-z0-9_.\-/]+", "letters, digits and _ - . /")
-        _require(
-            bool(re.fullmatch(DOMAIN_PATTERN, self.domain)),
-            "experiment.domain",
-            f"{self.domain!r} is not a domain name; give a domain of gift_experiment_utils (toy, glue, "
-            "vision.vtab) or module:TaskClass.",
-        )
         if self.run_name is not None:
             _require_folder(
                 self.run_name, "experiment.run_name", r"[A-Za-z0-9_.\-=,+]+", "letters, digits and _ - . = , +"
@@ -96,12 +95,10 @@ class MethodSection:
     """Base of every method section; `name` is the tag that picks the dataclass."""
 
     name: str = "gift"
+    tag_format: ClassVar[str] = "{name}"  # the method's part of the run name, filled from its fields
 
     def tag(self) -> str:
-        return self.name
-
-    def validate(self) -> None:
-        pass
+        return self.tag_format.format(**vars(self))
 
 
 @dataclass
@@ -110,9 +107,7 @@ class GIFTMethod(GIFTArguments, MethodSection):
     by `GIFTConfig` when the config is loaded."""
 
     name: str = "gift"
-
-    def tag(self) -> str:
-        return f"gift_r{self.rank}"
+    tag_format: ClassVar[str] = "gift_r{rank}"
 
     def gift_config(self) -> Any:
         import gift
@@ -134,9 +129,7 @@ class LoRAMethod(MethodSection):
     dropout: float = 0.0
     target_modules: list[str] | str = field(default_factory=lambda: ["q_proj", "v_proj"])
     layers_to_transform: list[int] | None = None
-
-    def tag(self) -> str:
-        return f"lora_r{self.rank}"
+    tag_format: ClassVar[str] = "lora_r{rank}"
 
     def validate(self) -> None:
         _require(self.rank >= 1, "method.rank", f"must be >= 1, got {self.rank}.")
@@ -155,9 +148,7 @@ class VPTMethod(MethodSection):
     num_prompts: int = 5  # prompt tokens inserted after the prefix (CLS) tokens
     deep: bool = True  # new prompts before every block (VPT-deep), or only before the first
     dropout: float = 0.0
-
-    def tag(self) -> str:
-        return f"vpt_p{self.num_prompts}"
+    tag_format: ClassVar[str] = "vpt_p{num_prompts}"
 
     def validate(self) -> None:
         _require(self.num_prompts >= 1, "method.num_prompts", f"must be >= 1, got {self.num_prompts}.")
@@ -195,9 +186,7 @@ class DataSection:
 
     def validate(self) -> None:
         _require(self.num_workers >= 0, "data.num_workers", "must be >= 0.")
-        for key in ("eval_batch_size", "max_train_samples", "max_eval_samples"):
-            value = getattr(self, key)
-            _require(value is None or value >= 1, f"data.{key}", f"must be >= 1 or null, got {value}.")
+        _require_counts(self, "data", "eval_batch_size", "max_train_samples", "max_eval_samples")
 
 
 @dataclass
@@ -234,17 +223,11 @@ class TrainSection:
     def validate(self) -> None:
         _require(self.epochs >= 1, "train.epochs", f"must be >= 1, got {self.epochs}.")
         _require(self.batch_size >= 1, "train.batch_size", f"must be >= 1, got {self.batch_size}.")
-        _require(self.max_steps is None or self.max_steps >= 1, "train.max_steps", "must be >= 1 or null.")
+        _require_counts(self, "train", "max_steps", "grad_accum_steps", "effective_batch_size")
         _require(
             self.effective_batch_size is None or self.grad_accum_steps is None,
             "train.effective_batch_size",
             "give either train.effective_batch_size or train.grad_accum_steps, not both.",
-        )
-        _require(self.grad_accum_steps is None or self.grad_accum_steps >= 1, "train.grad_accum_steps", "must be >= 1.")
-        _require(
-            self.effective_batch_size is None or self.effective_batch_size >= 1,
-            "train.effective_batch_size",
-            f"must be >= 1 or null, got {self.effective_batch_size}.",
         )
         self._validate_optimizer()
         warmups = [k for k in ("warmup_ratio", "warmup_steps", "warmup_epochs") if getattr(self, k)]
@@ -305,8 +288,7 @@ class EvalSection:
     adapter: str | None = None  # a run's adapter/ folder, or the run folder holding one (`run --adapter DIR`)
 
     def validate(self) -> None:
-        _require(self.every_epochs is None or self.every_epochs >= 1, "eval.every_epochs", "must be >= 1 or null.")
-        _require(self.every_steps is None or self.every_steps >= 1, "eval.every_steps", "must be >= 1 or null.")
+        _require_counts(self, "eval", "every_epochs", "every_steps")
         _require(
             self.adapter is None or self.only,
             "eval.adapter",
@@ -326,12 +308,7 @@ class CheckpointSection:
     export: bool = True  # write the adapter in its library's format to <run>/adapter/
 
     def validate(self) -> None:
-        _require(self.every_steps is None or self.every_steps >= 1, "checkpoint.every_steps", "must be >= 1 or null.")
-        _require(
-            self.every_epochs is None or self.every_epochs >= 1,
-            "checkpoint.every_epochs",
-            f"must be >= 1 or null, got {self.every_epochs}.",
-        )
+        _require_counts(self, "checkpoint", "every_steps", "every_epochs")
 
 
 @dataclass

@@ -40,8 +40,12 @@ class Layout:
         return global_batches // (self.world_size * self.accum)
 
     @property
+    def examples_per_update(self) -> int:  # the effective batch
+        return self.batch_size * self.accum * self.world_size
+
+    @property
     def dropped_examples(self) -> int:
-        return self.dataset_size - self.updates * self.accum * self.world_size * self.batch_size
+        return self.dataset_size - self.updates * self.examples_per_update
 
 
 class EpochSampler(Sampler[int]):
@@ -67,11 +71,10 @@ class EpochSampler(Sampler[int]):
 
 
 def train_loader(dataset: Any, task: Any, layout: Layout, *, rank: int, seed: int, num_workers: int) -> DataLoader:
-    sampler = EpochSampler(layout, rank=rank, seed=seed)
     return DataLoader(
         dataset,
         batch_size=layout.batch_size,
-        sampler=sampler,
+        sampler=EpochSampler(layout, rank=rank, seed=seed),
         collate_fn=partial(task.collate, split="train"),
         num_workers=num_workers,
         generator=torch.Generator().manual_seed(seed),  # worker seeds; keeps the global RNG untouched

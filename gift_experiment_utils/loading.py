@@ -17,6 +17,7 @@ Rules
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import difflib
@@ -69,18 +70,14 @@ def _read_yaml_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(), Loader=_Loader) or {}
     except yaml.YAMLError as error:
-        raise yaml_error(error, str(path)) from error
+        raise ValueError(f"{path} {_yaml_problem(error)}. Fix the YAML syntax there.") from error
     if not isinstance(data, dict):
         raise ValueError(f"Config file {path} must hold a mapping of sections, got {type(data).__name__}.")
     return data
 
 
-def yaml_error(error: yaml.YAMLError, where: str) -> ValueError:
-    """A YAML syntax error as `<where> line L, column C: <problem>` (1-based, as editors count)."""
-    return ValueError(f"{where} {_yaml_problem(error)}. Fix the YAML syntax there.")
-
-
 def _yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML syntax error as `line L, column C: <problem>` (1-based, as editors count)."""
     mark = getattr(error, "problem_mark", None)
     position = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
     problem = getattr(error, "problem", None) or str(error)
@@ -108,11 +105,8 @@ def file_layers(path: Path, _seen: tuple[Path, ...] = ()) -> list[Layer]:
         raise ValueError(f"Config include cycle: {' -> '.join(str(p) for p in (*_seen, path))}.")
     data = read_yaml(path)
     includes = data.pop("include", []) or []
-    if isinstance(includes, str):
-        includes = [includes]
-    layers: list[Layer] = []
-    for include in includes:
-        layers += file_layers((path.parent / include), (*_seen, path))
+    includes = [includes] if isinstance(includes, str) else includes
+    layers = [layer for include in includes for layer in file_layers(path.parent / include, (*_seen, path))]
     return [*layers, (str(path), data)]
 
 
@@ -127,13 +121,9 @@ def parse_override(text: str) -> Layer:
             f"Override {text!r}: the value is not valid YAML ({_yaml_problem(error)}). Quote it, or write "
             "lists as [a,b] and mappings as {k: v}."
         ) from error
-    nested: dict[str, Any] = {}
-    cursor = nested
-    *parents, leaf = key.split(".")
-    for part in parents:
-        cursor = cursor.setdefault(part, {})
-    cursor[leaf] = value
-    return f"override '{text}'", nested
+    for part in reversed(key.split(".")):  # a.b=1 -> {"a": {"b": 1}}
+        value = {part: value}
+    return f"override '{text}'", value
 
 
 def config_layers(path: str | Path | None, overrides: list[str]) -> list[Layer]:
@@ -142,9 +132,8 @@ def config_layers(path: str | Path | None, overrides: list[str]) -> list[Layer]:
         path = find_config(path)
         if not path.is_file():
             raise missing_config(path)
-        for base in base_files(path):
-            layers += file_layers(base)
-        layers += file_layers(path)
+        for file in [*base_files(path), path]:
+            layers += file_layers(file)
     return layers + [parse_override(text) for text in overrides]
 
 
@@ -174,15 +163,8 @@ def _merge_into(target: dict, data: dict, origin: str, source: dict[str, str], p
             continue
         target[key] = value
         source[dotted] = origin
-        if isinstance(value, dict):
-            _record(value, origin, source, prefix=f"{dotted}.")
-
-
-def _record(data: dict, origin: str, source: dict[str, str], prefix: str) -> None:
-    for key, value in data.items():
-        source[f"{prefix}{key}"] = origin
-        if isinstance(value, dict):
-            _record(value, origin, source, prefix=f"{prefix}{key}.")
+        if isinstance(value, dict):  # a new mapping: record where each of its keys was set
+            _merge_into({}, value, origin, source, prefix=f"{dotted}.")
 
 
 # ---------------------------------------------------------------------------------------------- building
@@ -232,13 +214,11 @@ class _Builder:
             close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
             hint_text = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"Config key '{key}'{self.where(key)}: {value!r} is not one of {list(args)}.{hint_text}")
+        if origin in (list, tuple, dict) and not isinstance(value, dict if origin is dict else (list, tuple)):
+            raise self.wrong(key, value, hint)
         if origin in (list, tuple):
-            if not isinstance(value, (list, tuple)):
-                raise self.wrong(key, value, hint)
             return [self.value(args[0], item, f"{key}[{i}]") for i, item in enumerate(value)]
         if origin is dict:
-            if not isinstance(value, dict):
-                raise self.wrong(key, value, hint)
             return {k: self.value(args[1], v, f"{key}.{k}") for k, v in value.items()}
         return self.scalar(hint, value, key)
 
@@ -257,20 +237,13 @@ class _Builder:
         raise self.wrong(key, value, " or ".join(_type_name(a) for a in args))
 
     def scalar(self, hint: type, value: Any, key: str) -> Any:
-        if hint is bool and isinstance(value, bool):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)  # True is not 1 in a config
+        if (hint is bool and isinstance(value, bool)) or (hint is int and number and isinstance(value, int)):
             return value
-        if hint is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if hint is float and isinstance(value, str):  # YAML 1.1 reads `1e-4` as a string
-            try:
+        if hint is float and (number or isinstance(value, str)):  # YAML 1.1 reads `1e-4` as a string
+            with contextlib.suppress(ValueError):
                 return float(value)
-            except ValueError:
-                pass
-        if hint is str and isinstance(value, str):
-            return value
-        if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if hint is str and (number or isinstance(value, str)):
             return str(value)
         raise self.wrong(key, value, hint)
 
@@ -323,13 +296,11 @@ def dotted_keys(cls: type, prefix: str = "") -> tuple[str, ...]:
 
 def build_config(merged: dict[str, Any], source: dict[str, str]) -> Config:
     """Check and convert a merged dict into a `Config`; the task section's dataclass comes from the domain."""
-    from .task import get_task_class  # imports the domain package, never its models or data
+    from .task import available_domains, get_task_class  # imports the domain package, never its models or data
 
     merged = dict(merged)
     domain = (merged.get("experiment") or {}).get("domain")
     if not domain:
-        from .task import available_domains
-
         raise ValueError(
             "Config key 'experiment.domain' is required (it picks the task); set it in the domain's "
             f"_base.yaml or pass experiment.domain=<one of {available_domains()}>."

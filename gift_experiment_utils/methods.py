@@ -25,9 +25,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save
 from torch import nn
 
 from gift.config import CONFIG_KEYS
+from gift.io import atomic_write, load_adapter, read_config
 
 from .config import BitFitMethod, Config, GIFTMethod, LoRAMethod, MethodSection, VPTMethod
 from .task import TaskModel
@@ -54,13 +56,9 @@ class ParamCount:
         total = self.backbone + self.method
         return 100.0 * self.method / total if total else 0.0
 
-    @property
-    def trainable(self) -> int:
-        return self.method + self.head
-
     def to_dict(self) -> dict[str, float]:
         percents = {"method_percent": self.method_percent, "method_percent_of_total": self.method_percent_of_total}
-        return {**asdict(self), **percents, "trainable": self.trainable}
+        return {**asdict(self), **percents, "trainable": self.method + self.head}
 
 
 @dataclass
@@ -91,8 +89,8 @@ def apply_method(method: MethodSection, task_model: TaskModel) -> AdaptedModel:
     head = head_parameters(backbone, task_model.head_modules)
     head_ids = {id(p) for p in head}
     backbone_count = sum(p.numel() for p in backbone.parameters() if id(p) not in head_ids)
-    builder = _BUILDERS[method.name]
-    module, export, load = builder(method, task_model)
+    module = _BUILDERS[method.name](method, task_model)
+    export, load = _SAVERS.get(method.name, (_save_trainable, _load_trainable))
     for param in head:
         param.requires_grad_(True)
     trainable = [p for p in module.parameters() if p.requires_grad]
@@ -106,24 +104,14 @@ def apply_method(method: MethodSection, task_model: TaskModel) -> AdaptedModel:
     return AdaptedModel(module=module, head_param_ids=head_ids, count=count, export=export, load=load)
 
 
-def trainable_state(module: nn.Module) -> dict[str, torch.Tensor]:
-    return {name: p.detach().cpu().clone() for name, p in module.named_parameters() if p.requires_grad}
-
-
 def _save_trainable(module: nn.Module, folder: Path) -> None:
-    from safetensors.torch import save
-
-    from gift.io import atomic_write
-
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.contiguous() for k, v in trainable_state(module).items()}
-    atomic_write(folder / "trainable.safetensors", save(state))
+    state = {name: p.detach().cpu().clone().contiguous() for name, p in module.named_parameters() if p.requires_grad}
+    atomic_write(folder / TRAINABLE_FILE, save(state))
 
 
 def _load_trainable(module: nn.Module, folder: Path) -> None:
     """Every trainable parameter from trainable.safetensors, by name; a missing, extra or mis-shaped one is named."""
-    from safetensors.torch import load_file
-
     path = folder / TRAINABLE_FILE
     if not path.is_file():
         raise ValueError(f"{path} does not exist; eval.adapter needs an adapter/ folder that a run exported.")
@@ -204,10 +192,7 @@ def adapter_fingerprint(folder: Path) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- builders
-Built = tuple[nn.Module, Callable[[nn.Module, Path], None], Callable[[nn.Module, Path], None]]
-
-
-def _gift(method: GIFTMethod, task_model: TaskModel) -> Built:
+def _gift(method: GIFTMethod, task_model: TaskModel) -> nn.Module:
     import gift
 
     wrappers = {
@@ -216,15 +201,12 @@ def _gift(method: GIFTMethod, task_model: TaskModel) -> Built:
         "seq_cls": gift.GIFTWrapperForSeqClassification,
         "image_cls": gift.GIFTWrapperForImageClassification,
     }
-    config = method.gift_config()
-    model = wrappers[task_model.gift_wrapper](config, task_model.module, head_modules=task_model.head_modules)
-    return model, lambda module, folder: module.save_pretrained(folder), _load_gift
+    wrapper = wrappers[task_model.gift_wrapper]
+    return wrapper(method.gift_config(), task_model.module, head_modules=task_model.head_modules)
 
 
 def _load_gift(module: nn.Module, folder: Path) -> None:
     """The library's load path (θ and head, every key and layer shape checked), after comparing the GIFT configs."""
-    from gift.io import load_adapter, read_config
-
     saved, head_modules = read_config(folder)
     theirs, ours = saved.to_dict(), module.gift_config.to_dict()
     differ = [
@@ -234,15 +216,11 @@ def _load_gift(module: nn.Module, folder: Path) -> None:
     ]
     if list(head_modules) != list(module.head_modules):
         differ.append(f"head modules: {head_modules} saved, {list(module.head_modules)} here")
-    if differ:
-        raise ValueError(
-            f"The GIFT adapter in {folder} was saved with another configuration ({'; '.join(differ)}). Evaluate "
-            "it with the config of the run that saved it (--config <run>/config.yaml)."
-        )
+    _refuse_other_config("GIFT", folder, differ)
     load_adapter(module, folder)
 
 
-def _lora(method: LoRAMethod, task_model: TaskModel) -> Built:
+def _lora(method: LoRAMethod, task_model: TaskModel) -> nn.Module:
     from peft import LoraConfig, get_peft_model
 
     targets = (
@@ -258,28 +236,24 @@ def _lora(method: LoRAMethod, task_model: TaskModel) -> Built:
         layers_to_transform=method.layers_to_transform,
         bias="none",
     )
-    model = get_peft_model(task_model.module, config)  # freezes everything but A and B
+    return get_peft_model(task_model.module, config)  # freezes everything but A and B
 
-    def load(module: nn.Module, folder: Path) -> None:
-        """PEFT's adapter_config.json must agree on r, alpha, targets (alpha does not show in any shape); A, B
-        and the head then come from trainable.safetensors, by name."""
-        import json
 
-        saved = json.loads((folder / ADAPTER_MARKERS["lora"]).read_text())
-        ours = {key: getattr(config, key) for key in ("r", "lora_alpha", "target_modules", "layers_to_transform")}
-        differ = [
-            f"{k}: {_plain(saved.get(k))!r} saved, {_plain(v)!r} here"
-            for k, v in ours.items()
-            if _plain(saved.get(k)) != _plain(v)
-        ]
-        if differ:
-            raise ValueError(
-                f"The LoRA adapter in {folder} was saved with another configuration ({'; '.join(differ)}). "
-                "Evaluate it with the config of the run that saved it (--config <run>/config.yaml)."
-            )
-        _load_trainable(module, folder)
+def _load_lora(module: nn.Module, folder: Path) -> None:
+    """PEFT's adapter_config.json must agree on r, alpha, targets (alpha does not show in any shape); A, B and the
+    head then come from trainable.safetensors, by name."""
+    import json
 
-    return model, _save_peft, load
+    saved = json.loads((folder / ADAPTER_MARKERS["lora"]).read_text())
+    config = module.peft_config["default"]  # the LoraConfig the model was built with
+    ours = {key: getattr(config, key) for key in ("r", "lora_alpha", "target_modules", "layers_to_transform")}
+    differ = [
+        f"{k}: {_plain(saved.get(k))!r} saved, {_plain(v)!r} here"
+        for k, v in ours.items()
+        if _plain(saved.get(k)) != _plain(v)
+    ]
+    _refuse_other_config("LoRA", folder, differ)
+    _load_trainable(module, folder)
 
 
 def _plain(value: object) -> object:
@@ -287,47 +261,48 @@ def _plain(value: object) -> object:
     return sorted(value) if isinstance(value, (list, set, tuple)) else value
 
 
+def _refuse_other_config(kind: str, folder: Path, differ: list[str]) -> None:
+    if differ:
+        raise ValueError(
+            f"The {kind} adapter in {folder} was saved with another configuration ({'; '.join(differ)}). "
+            "Evaluate it with the config of the run that saved it (--config <run>/config.yaml)."
+        )
+
+
 def _save_peft(module: nn.Module, folder: Path) -> None:
     module.save_pretrained(folder)  # A and B in PEFT's format
     _save_trainable(module, folder)  # and the head, which PEFT does not save
 
 
-def _bitfit(method: BitFitMethod, task_model: TaskModel) -> Built:
-    model = task_model.module
-    model.requires_grad_(False)
+def _bitfit(method: BitFitMethod, task_model: TaskModel) -> nn.Module:
+    model = task_model.module.requires_grad_(False)
     for module in model.modules():
         if method.scope == "linear" and not isinstance(module, nn.Linear):
             continue
         bias = getattr(module, "bias", None)
         if isinstance(bias, nn.Parameter):
             bias.requires_grad_(True)
-    return model, _save_trainable, _load_trainable
+    return model
 
 
-def _vpt(method: VPTMethod, task_model: TaskModel) -> Built:
+def _vpt(method: VPTMethod, task_model: TaskModel) -> nn.Module:
     from .vpt import add_visual_prompts
 
-    model = task_model.module
-    model.requires_grad_(False)
+    model = task_model.module.requires_grad_(False)
     add_visual_prompts(model, num_prompts=method.num_prompts, deep=method.deep, dropout=method.dropout)
-    return model, _save_trainable, _load_trainable
+    return model
 
 
-def _full(method: MethodSection, task_model: TaskModel) -> Built:
-    task_model.module.requires_grad_(True)
-    return task_model.module, _save_trainable, _load_trainable
-
-
-def _linear(method: MethodSection, task_model: TaskModel) -> Built:
-    task_model.module.requires_grad_(False)
-    return task_model.module, _save_trainable, _load_trainable
-
-
-_BUILDERS: dict[str, Callable[[MethodSection, TaskModel], Built]] = {
+_BUILDERS: dict[str, Callable[[MethodSection, TaskModel], nn.Module]] = {
     "gift": _gift,
     "lora": _lora,
     "bitfit": _bitfit,
     "vpt": _vpt,
-    "full": _full,
-    "linear": _linear,
+    "full": lambda method, task_model: task_model.module.requires_grad_(True),
+    "linear": lambda method, task_model: task_model.module.requires_grad_(False),  # the head trains: apply_method
+}
+# (export, load) of the methods with a library format; every other method: trainable.safetensors
+_SAVERS: dict[str, tuple[Callable[[nn.Module, Path], None], Callable[[nn.Module, Path], None]]] = {
+    "gift": (lambda module, folder: module.save_pretrained(folder), _load_gift),
+    "lora": (_save_peft, _load_lora),
 }

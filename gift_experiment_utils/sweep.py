@@ -32,6 +32,7 @@ of another experiment finished, and a selection made before the edit is refused 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import shlex
 import subprocess
@@ -45,13 +46,8 @@ from typing import Any, Literal
 import yaml
 
 from .config import Config
-from .loading import _Builder, find_config, load_config, read_yaml
+from .loading import _Builder, dotted_keys, find_config, load_config, read_yaml
 from .tracking import RunDir, check_resumable, read_json, run_dir, write_json
-
-
-def default_launcher() -> str:
-    """This interpreter by its full path: a bare `python` on PATH may belong to another environment."""
-    return f"{shlex.quote(sys.executable)} -m gift_experiment_utils.run"
 
 
 @dataclass
@@ -109,7 +105,8 @@ class Sweep:
             raise ValueError(
                 f"{self.path}: 'sweep.config' (the experiment YAML, relative to the sweep file) is required."
             )
-        self.spec: SweepSpec = _Builder({}, _SPEC_KEYS).dataclass(SweepSpec, raw["sweep"], "sweep.")
+        builder = _Builder({}, list(dotted_keys(SweepSpec, "sweep.")))  # checks keys and types as for a config
+        self.spec: SweepSpec = builder.dataclass(SweepSpec, raw["sweep"], "sweep.")
         self.config_path = (self.path.parent / self.spec.config).resolve()
         self._validate()
 
@@ -135,19 +132,14 @@ class Sweep:
                 "(grid) or split on (partition). Keep it in one."
             )
 
-    @property
-    def name(self) -> str:
-        return self.path.stem
-
     def cli(self) -> str:
         """The sweep file and its command-line overrides, as a command takes them."""
         return " ".join(shlex.quote(a) for a in (str(self.path), *self.extra))
 
     # ------------------------------------------------------------------ expansion
     def _combinations(self, table: dict[str, list[Any]]) -> list[tuple[str, ...]]:
-        keys = list(table)
         return [
-            tuple(f"{k}={_yaml_value(v)}" for k, v in zip(keys, values))
+            tuple(f"{k}={_yaml_value(v)}" for k, v in zip(table, values))
             for values in itertools.product(*table.values())
         ]
 
@@ -194,7 +186,7 @@ class Sweep:
         first = self._plan(
             self._combinations(self.spec.partition)[0], self._combinations(self.spec.grid)[0], self.spec.seeds[0], []
         )
-        return first.run.path.parent / "_sweeps" / self.name / "selection.json"
+        return first.run.path.parent / "_sweeps" / self.path.stem / "selection.json"
 
     def read_selection(self) -> dict[str, Any]:
         """selection.json, checked against the sweep as it is now: the search runs it was chosen from must be
@@ -261,19 +253,6 @@ class Sweep:
         return {point: (mean(v), len(v)) for point, v in values.items()}
 
 
-_SPEC_KEYS = [
-    "sweep.config",
-    "sweep.grid",
-    "sweep.partition",
-    "sweep.overrides",
-    "sweep.seeds",
-    "sweep.select.metric",
-    "sweep.select.mode",
-    "sweep.final.seeds",
-    "sweep.final.overrides",
-]
-
-
 def _refuse_duplicates(path: Path, key: str, values: list[Any]) -> None:
     """Values that become the same override (`1e-4` and `1.0e-4`) would run the same point twice."""
     seen: list[Any] = []
@@ -292,13 +271,9 @@ def _canonical(value: Any) -> Any:
     """A value as the schema reads it: YAML 1.1 keeps `1e-4` a string, the schema's float makes it 0.0001."""
     if isinstance(value, bool) or value is None:
         return (type(value).__name__, value)  # True == 1 in Python, but not in a config
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    if isinstance(value, (int, float, str)):
+        with contextlib.suppress(ValueError):
             return float(value)
-        except ValueError:
-            return value
     if isinstance(value, list):
         return [_canonical(item) for item in value]
     if isinstance(value, dict):
@@ -350,10 +325,6 @@ def execute(runs: list[PlannedRun], *, launcher: str, print_only: bool, in_proce
     return 0
 
 
-def plan_table(runs: list[PlannedRun]) -> str:
-    return "\n".join(f"{'done' if r.done() else 'todo'}  {r.run.path}" for r in runs)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m gift_experiment_utils.sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["plan", "run", "select"])
@@ -397,9 +368,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command == "plan":
-            print(plan_table(runs))
+            print("\n".join(f"{'done' if r.done() else 'todo'}  {r.run.path}" for r in runs))
             return 0
-        launcher = args.launcher or default_launcher()
+        # by default this interpreter by its full path: a bare `python` on PATH may belong to another environment
+        launcher = args.launcher or f"{shlex.quote(sys.executable)} -m gift_experiment_utils.run"
         return execute(runs, launcher=launcher, print_only=args.print, in_process=args.in_process)
     except ValueError as error:  # a run folder that holds another experiment
         print(f"error: {error}", file=sys.stderr)

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from .config import DOMAIN_PATTERN, EmptyTaskConfig
+from .config import EmptyTaskConfig
 
 if TYPE_CHECKING:
     from .config import Config
@@ -180,6 +180,8 @@ def available_domains() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(domains.__path__) if not m.name.startswith("_"))
 
 
+# experiment.domain: a dotted module name, optionally `:Class`
+DOMAIN_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?"
 # Top-level packages (comma-separated) whose modules `experiment.domain: module:Class` may import, besides
 # gift_experiment_utils. An environment variable, not a config key: a config must not widen what it may import.
 TASK_MODULES_ENV = "GIFT_TASK_MODULES"
@@ -218,8 +220,8 @@ def get_task_class(domain: str) -> type[Task]:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
-        if error.name not in (module_name, *_parents(module_name)):
-            raise
+        if not (module_name == error.name or module_name.startswith(f"{error.name}.")):
+            raise  # the module exists, but something it imports does not
         raise ValueError(
             f"Config key 'experiment.domain': no domain {domain!r} (module {module_name} not found). "
             f"Available: {available_domains()}; or give 'package.module:TaskClass'."
@@ -233,8 +235,3 @@ def get_task_class(domain: str) -> type[Task]:
     if not dataclasses.is_dataclass(task_cls.Config):
         raise TypeError(f"{task_cls.__name__}.Config must be a dataclass (the `task:` config section).")
     return task_cls
-
-
-def _parents(module_name: str) -> list[str]:
-    parts = module_name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts))]

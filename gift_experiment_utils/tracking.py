@@ -17,25 +17,26 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import os
 import platform
 import re
 import resource
 import subprocess
 import sys
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from gift.io import atomic_write
+
 from .config import Config
-from .loading import config_to_dict
 
 PACKAGES = ("torch", "transformers", "accelerate", "peft", "timm", "datasets", "wandb", "gift-peft")
 # What meta.json's `history` keeps of each start of a run folder.
 HISTORY_KEYS = ("started", "git_commit", "git_dirty", "world_size", "device", "hostname", "resumed_from_step")
-# The engine's temporary files (`.<name>.tmp-<pid>`, `.config.yaml.tmp`): written, then renamed over <name>.
+# Temporary files, renamed over <name> once written: `.<name>.tmp-<pid>` (and older versions' `.config.yaml.tmp`).
 TEMPORARY_FILE = re.compile(r"\..+\.tmp(-\d+)?")
 # What to do about a damaged file of a run folder, by name.
 FIXES = {
@@ -88,7 +89,7 @@ SEED_KEY = "experiment.seed"
 
 def identity(config: Config | dict[str, Any]) -> dict[str, Any]:
     """The flattened config keys that define what a run computes (all but `NOT_IDENTITY`)."""
-    data = config if isinstance(config, dict) else config_to_dict(config)
+    data = config if isinstance(config, dict) else asdict(config)
     return {k: v for k, v in flatten(data).items() if not k.startswith(NOT_IDENTITY)}
 
 
@@ -136,13 +137,7 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def differing_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Identity keys whose values differ between two flattened configs (a key missing on one side differs)."""
-    old, new = identity(old), identity(new)
-    return sorted(k for k in set(old) | set(new) if old.get(k, _MISSING) != new.get(k, _MISSING))
-
-
-_MISSING = object()
+_MISSING = object()  # a key missing on one side differs from any value on the other
 
 
 def has_progress(run: RunDir) -> bool:
@@ -164,8 +159,9 @@ def check_resumable(run: RunDir, config: Config) -> None:
             f"Run folder {run.path} holds results or checkpoints but no config.yaml, so nothing shows which "
             "experiment wrote them. Move the folder away (or delete it) and run again."
         )
-    old_flat, new_flat = flatten(read_yaml(run.config)), flatten(config_to_dict(config))
-    differ = differing_keys(old_flat, new_flat)
+    old_flat, new_flat = flatten(read_yaml(run.config)), flatten(asdict(config))
+    old, new = identity(old_flat), identity(new_flat)
+    differ = sorted(k for k in old.keys() | new.keys() if old.get(k, _MISSING) != new.get(k, _MISSING))
     if differ:
         changes = ", ".join(f"{k}: {old_flat.get(k)!r} -> {new_flat.get(k)!r}" for k in differ[:5])
         more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
@@ -188,17 +184,8 @@ def prepare_run_dir(run: RunDir, config: Config, accelerator: Any) -> None:
                     logger.info(f"starting afresh: removing {stale} of an attempt that saved no checkpoint")
                     stale.unlink()
         remove_temporary_files(run)
-        tmp = run.config.with_name(".config.yaml.tmp")
-        tmp.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
-        tmp.replace(run.config)
-        write_meta(
-            run,
-            meta(
-                world_size=accelerator.num_processes,
-                device=str(accelerator.device),
-                mixed_precision=config.train.mixed_precision,
-            ),
-        )
+        atomic_write(run.config, yaml.safe_dump(asdict(config), sort_keys=False).encode())
+        write_meta(run, meta(accelerator, config))
     accelerator.wait_for_everyone()
 
 
@@ -269,9 +256,7 @@ def peak_memory_mb() -> tuple[float, str]:
 
 
 def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, (json.dumps(data, indent=2, sort_keys=False, default=str) + "\n").encode())
 
 
 def _git(*args: str) -> str | None:
@@ -283,7 +268,8 @@ def _git(*args: str) -> str | None:
         return None
 
 
-def meta(*, world_size: int, device: str, mixed_precision: str) -> dict[str, Any]:
+def meta(accelerator: Any, config: Config) -> dict[str, Any]:
+    """meta.json's fields of this start: code version, packages, processes, device, host, command line."""
     versions = {}
     for name in PACKAGES:
         try:
@@ -297,9 +283,9 @@ def meta(*, world_size: int, device: str, mixed_precision: str) -> dict[str, Any
         "git_dirty": bool(status) if status is not None else None,
         "packages": versions,
         "python": platform.python_version(),
-        "world_size": world_size,
-        "device": device,
-        "mixed_precision": mixed_precision,
+        "world_size": accelerator.num_processes,
+        "device": str(accelerator.device),
+        "mixed_precision": config.train.mixed_precision,
         "hostname": platform.node(),
         "command": sys.argv,
     }
@@ -308,10 +294,10 @@ def meta(*, world_size: int, device: str, mixed_precision: str) -> dict[str, Any
 class Tracker:
     """Writes metrics.jsonl (always) and wandb (if enabled); a no-op on processes other than the main one."""
 
-    def __init__(self, run: RunDir, config: Config, *, is_main: bool, config_dict: dict[str, Any]) -> None:
+    def __init__(self, run: RunDir, config: Config, *, is_main: bool) -> None:
         self.run, self.is_main, self.wandb = run, is_main, None
         if is_main and config.log.wandb not in ("disabled", "off"):
-            self.wandb = _start_wandb(run, config, config_dict)
+            self.wandb = _start_wandb(run, config)
 
     def log(self, values: dict[str, Any], *, step: int, epoch: float) -> None:
         if not self.is_main:
@@ -336,27 +322,20 @@ def truncate_metrics(path: Path, *, after_step: int) -> None:
     """Drop rows logged after the checkpoint a run resumes from (and test rows); they will be logged again."""
     if not path.is_file():
         return
-    kept = [line for line, row in _metric_lines(path) if _keep(row, after_step)]
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(line + "\n" for line in kept))
-    os.replace(tmp, path)
-
-
-def _keep(row: dict[str, Any], after_step: int) -> bool:
-    return row["step"] <= after_step and not any(key.startswith("test/") for key in row)
+    kept = [
+        row for row in read_metrics(path) if row["step"] <= after_step and not any(k.startswith("test/") for k in row)
+    ]
+    atomic_write(path, "".join(json.dumps(row) + "\n" for row in kept).encode())  # rows as Tracker.log wrote them
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    return [row for _, row in _metric_lines(Path(path))]
-
-
-def _metric_lines(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(line, row) for every row of metrics.jsonl.
+    """Every row of metrics.jsonl.
 
     Rows are appended one whole line at a time, so a kill can only cut off the last line: an incomplete last
     line is dropped with a warning (a resumed run logs it again). A damaged line before it did not come from
     a kill and is a ValueError naming the line, so that no row is lost silently.
     """
+    path = Path(path)
     text = path.read_text(errors="replace")  # rows are ASCII: a stray byte makes its line fail below, named
     lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
     rows = []
@@ -366,7 +345,7 @@ def _metric_lines(path: Path) -> list[tuple[str, dict[str, Any]]]:
         except json.JSONDecodeError:
             row = None
         if isinstance(row, dict) and "step" in row:
-            rows.append((line, row))
+            rows.append(row)
         elif number == lines[-1][0]:
             logger.warning(f"{path} line {number} is incomplete (a write was interrupted); ignoring it: {line[:80]!r}")
         else:
@@ -377,7 +356,7 @@ def _metric_lines(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return rows
 
 
-def _start_wandb(run: RunDir, config: Config, config_dict: dict[str, Any]) -> Any:
+def _start_wandb(run: RunDir, config: Config) -> Any:
     import wandb  # optional: imported only when a run asks for it
 
     id_file = run.path / "wandb_id.txt"
@@ -391,7 +370,7 @@ def _start_wandb(run: RunDir, config: Config, config_dict: dict[str, Any]) -> An
         job_type=log.job_type or "train",
         name=run.path.name,
         tags=list(log.tags),
-        config=config_dict,
+        config=asdict(config),
         dir=str(run.path),
         id=id_file.read_text().strip(),
         resume="allow",

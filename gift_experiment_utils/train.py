@@ -1,6 +1,6 @@
 """The one training loop: every domain, every method, one process or many (HF accelerate).
 
-    run(config)                      set up the run folder and accelerator, then Trainer(...).run()
+    run(config)                      set up the run folder and accelerator, then the Trainer steps below
       Trainer.setup()                datasets, model + method, optimizer, loaders, resume from last.pt
       Trainer.fit()                  updates with accumulation, clipping, lr schedule; validation and
                                      checkpoints every N steps / epochs
@@ -32,7 +32,6 @@ from tqdm.auto import tqdm
 from . import checkpoint as ckpt
 from .config import Config
 from .data import Layout, eval_loader, limit, train_loader
-from .loading import config_to_dict
 from .methods import AdaptedModel, adapter_fingerprint, adapter_folder, apply_method, check_adapter
 from .optim import build_optimizer, build_schedule
 from .task import Splits, Task, get_task_class
@@ -110,10 +109,6 @@ def batch_split(config: Config, world_size: int) -> tuple[int, int]:
     return micro, per_process // micro
 
 
-def _due(count: int, every: int | None) -> bool:
-    return bool(every) and count % every == 0
-
-
 class Trainer:
     def __init__(self, config: Config, task: Task, accelerator: Accelerator, run: RunDir) -> None:
         self.config, self.task, self.accelerator, self.run = config, task, accelerator, run
@@ -124,23 +119,25 @@ class Trainer:
         self._loss_window: list[torch.Tensor] = []
         self._time_before, self._clock = 0.0, time.perf_counter()
         self._bar: Any = None  # the training progress bar while fit() runs
-        self.tracker = Tracker(run, config, is_main=self.is_main, config_dict=config_to_dict(config))
+        self.tracker = Tracker(run, config, is_main=self.is_main)
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
-        if self.config.eval.only:
-            return self._setup_eval_only()
-        config, task, acc = self.config, self.task, self.accelerator
-        micro, self.accum = batch_split(config, acc.num_processes)  # may fail: before anything loads
-        if micro != config.train.batch_size:
-            self.info(
-                f"micro-batch {micro} per device (train.batch_size {config.train.batch_size} is the cap): "
-                f"{micro} × {self.accum} accum × {acc.num_processes} processes = train.effective_batch_size "
-                f"{config.train.effective_batch_size}"
-            )
+        """Datasets and model + method; then the saved adapter (eval.only) or the optimizer, loaders and resume."""
+        config, acc = self.config, self.accelerator
+        if not config.eval.only:
+            micro, self.accum = batch_split(config, acc.num_processes)  # may fail: before anything loads
+            if micro != config.train.batch_size:
+                self.info(
+                    f"micro-batch {micro} per device (train.batch_size {config.train.batch_size} is the cap): "
+                    f"{micro} × {self.accum} accum × {acc.num_processes} processes = train.effective_batch_size "
+                    f"{config.train.effective_batch_size}"
+                )
         set_seed(config.experiment.seed)
-        splits = task.build_datasets()
+        splits = self.task.build_datasets()
         self.adapted = self._build_model()
+        if config.eval.only:
+            return self._setup_eval_only(splits)
         train_set = limit(splits.train, config.data.max_train_samples)
         self.layout = Layout(micro, self.accum, acc.num_processes, len(train_set))
         if self.layout.updates == 0:
@@ -157,33 +154,6 @@ class Trainer:
         )
         optimizer = build_optimizer(self.adapted.module, self.adapted.head_param_ids, config.train)
         self.model, self.optimizer = acc.prepare(self.adapted.module, optimizer)
-        self._build_loaders(train_set, splits)
-        self._log_setup(len(train_set))
-        self._maybe_resume()
-
-    def _setup_eval_only(self) -> None:
-        """Datasets and model + method as for training, then the saved adapter (if any); no optimizer."""
-        config, acc = self.config, self.accelerator
-        set_seed(config.experiment.seed)
-        splits = self.task.build_datasets()
-        self.adapted = self._build_model()
-        source = "as initialised (zero-shot)"
-        if config.eval.adapter:
-            folder = adapter_folder(config.eval.adapter)
-            self.adapted.load(self.adapted.module, folder)  # every tensor name and shape checked
-            source = f"with the adapter in {folder}"
-        self.model = acc.prepare(self.adapted.module)
-        self._build_eval_loaders(splits, ("val", "test") if config.eval.test else ("val",))
-        if not self.eval_loaders:
-            raise ValueError(
-                "eval.only=true, but there is nothing to evaluate: the task has no val split and no test split "
-                "(or eval.test=false). Set eval.test=true, or give the task an evaluation split."
-            )
-        self.info(f"run folder {self.run.path}")
-        self.info(f"evaluate only: {config.method.name} {source}, on {' and '.join(self.eval_loaders)}")
-
-    def _build_loaders(self, train_set: Any, splits: Splits) -> None:
-        config, acc = self.config, self.accelerator
         self.train_loader = train_loader(
             train_set,
             self.task,
@@ -192,13 +162,34 @@ class Trainer:
             seed=config.experiment.seed,
             num_workers=config.data.num_workers,
         )
-        self._build_eval_loaders(splits, ("val", "test"))
+        self._build_eval_loaders(splits)
+        self._log_setup(len(train_set))
+        self._maybe_resume()
 
-    def _build_eval_loaders(self, splits: Splits, names: tuple[str, ...]) -> None:
+    def _setup_eval_only(self, splits: Splits) -> None:
+        """The saved adapter (if any) on the model as built for training; no optimizer."""
+        config = self.config
+        source = "as initialised (zero-shot)"
+        if config.eval.adapter:
+            folder = adapter_folder(config.eval.adapter)
+            self.adapted.load(self.adapted.module, folder)  # every tensor name and shape checked
+            source = f"with the adapter in {folder}"
+        self.model = self.accelerator.prepare(self.adapted.module)
+        self._build_eval_loaders(splits)
+        if not self.eval_loaders:
+            raise ValueError(
+                "eval.only=true, but there is nothing to evaluate: the task has no val split and no test split "
+                "(or eval.test=false). Set eval.test=true, or give the task an evaluation split."
+            )
+        self.info(f"run folder {self.run.path}")
+        self.info(f"evaluate only: {config.method.name} {source}, on {' and '.join(self.eval_loaders)}")
+
+    def _build_eval_loaders(self, splits: Splits) -> None:
+        """Loaders of the val split and, with eval.test, the test split (those the task has)."""
         config, acc = self.config, self.accelerator
         self.eval_loaders = {}
         batch_size = config.data.eval_batch_size or config.train.batch_size
-        for split in names:
+        for split in ("val", "test") if config.eval.test else ("val",):
             dataset = limit(splits.get(split), config.data.max_eval_samples)
             if dataset is not None:
                 loader = eval_loader(
@@ -222,12 +213,11 @@ class Trainer:
 
     def _log_setup(self, train_size: int) -> None:
         layout, count = self.layout, self.adapted.count
-        effective = layout.batch_size * self.accum * layout.world_size
         # e.g. 8 batch × 2 accum × 2 processes = 32 examples per update
         self.info(f"run folder {self.run.path}")
         self.info(
-            f"{layout.batch_size} batch × {self.accum} accum × {layout.world_size} processes = {effective} "
-            f"per update; {layout.updates} updates/epoch, {self.total_updates} in all "
+            f"{layout.batch_size} batch × {layout.accum} accum × {layout.world_size} processes = "
+            f"{layout.examples_per_update} per update; {layout.updates} updates/epoch, {self.total_updates} in all "
             f"({layout.dropped_examples} of {train_size} examples unused per epoch)"
         )
         self.info(
@@ -281,22 +271,21 @@ class Trainer:
             ckpt.set_rng_state(self._resume_rng)  # last: everything after this point replays exactly
         elif config.eval.at_start and not progress.training_done:
             self.validate()
-        bar = tqdm(
+        self._bar = tqdm(
             total=self.total_updates,
             initial=progress.step,
             disable=not (self.is_main and config.log.progress_bar),
             desc=self.run.path.name,
             dynamic_ncols=True,
         )
-        self._bar = bar
         try:
             while not progress.training_done:
-                self._train_epoch(bar)
+                self._train_epoch()
         finally:
-            bar.close()
+            self._bar.close()
             self._bar = None
 
-    def _train_epoch(self, bar: Any) -> None:
+    def _train_epoch(self) -> None:
         progress = self.progress
         if self.config.train.schedule_unit == "epoch":
             self.schedule.apply(self.optimizer.optimizer, progress.epoch)
@@ -309,7 +298,7 @@ class Trainer:
             if progress.micro % self.accum:
                 continue
             grad_norm = self._update()
-            bar.update(1)
+            self._bar.update(1)
             self._after_update(torch.stack(losses).mean(), grad_norm)
             losses = []
             if progress.training_done or progress.micro == 0:  # done, or the epoch rolled over
@@ -321,8 +310,7 @@ class Trainer:
             self.schedule.apply(self.optimizer.optimizer, progress.step)
         batch = send_to_device(batch, acc.device)
         last = (progress.micro + 1) % self.accum == 0
-        context = contextlib.nullcontext() if last else acc.no_sync(self.model)
-        with context:
+        with contextlib.nullcontext() if last else acc.no_sync(self.model):
             loss = self.task.training_loss(self.model, batch)
             acc.backward(loss / self.accum)
         progress.micro += 1
@@ -347,25 +335,24 @@ class Trainer:
         self._loss_window.append(loss)
         if progress.step % config.train.log_every == 0 or progress.training_done:
             self._log_train(grad_norm)
-        if _due(progress.step, config.eval.every_steps) or (
-            epoch_ended and _due(progress.epoch, config.eval.every_epochs)
-        ):
+        if self._due(config.eval, epoch_ended=epoch_ended):
             self.validate()
-        saving = config.checkpoint
-        if not progress.training_done and (
-            _due(progress.step, saving.every_steps) or (epoch_ended and _due(progress.epoch, saving.every_epochs))
-        ):
+        if not progress.training_done and self._due(config.checkpoint, epoch_ended=epoch_ended):
             self.save_last()
+
+    def _due(self, section: Any, *, epoch_ended: bool) -> bool:
+        """Whether `section` (eval or checkpoint) asks for this update: every_steps, or every_epochs at an epoch end."""
+        step, epoch = self.progress.step, self.progress.epoch
+        if section.every_steps and step % section.every_steps == 0:
+            return True
+        return epoch_ended and bool(section.every_epochs) and epoch % section.every_epochs == 0
 
     def _log_train(self, grad_norm: torch.Tensor | None) -> None:
         loss = self.accelerator.reduce(torch.stack(self._loss_window).mean(), reduction="mean").item()
         self._loss_window = []
-        groups = {g["name"]: g["lr"] for g in self.optimizer.optimizer.param_groups}
         values = {"train/loss": loss}
-        for prefix, key in (("method", "train/lr"), ("head", "train/head_lr")):
-            lr = next((lr for name, lr in groups.items() if name.startswith(prefix)), None)
-            if lr is not None:
-                values[key] = lr
+        for group in self.optimizer.optimizer.param_groups:  # method groups, then head groups (optim.param_groups)
+            values.setdefault("train/head_lr" if group["name"].startswith("head") else "train/lr", group["lr"])
         if grad_norm is not None:
             values["train/grad_norm"] = float(grad_norm)
         self.tracker.log(values, step=self.progress.step, epoch=self._epoch_float())
@@ -373,7 +360,9 @@ class Trainer:
             self._bar.set_postfix(loss=f"{loss:.4g}", lr=f"{values.get('train/lr', 0.0):.3g}", refresh=False)
 
     def _epoch_float(self) -> float:
-        return self.progress.epoch + self.progress.micro / max(self.layout.micro_batches, 1)
+        """Epochs done, with the part of the current one (micro stays 0 in an evaluate-only run: no layout)."""
+        micro = self.progress.micro
+        return self.progress.epoch + (micro / self.layout.micro_batches if micro else 0.0)
 
     # ------------------------------------------------------------------ evaluation
     def selection(self) -> tuple[str, bool]:
@@ -389,11 +378,15 @@ class Trainer:
         return acc.unwrap_model(self.model)
 
     def evaluate(self, split: str) -> dict[str, float]:
+        """The split's metrics, also logged as `<split>/<metric>` at the current step."""
         model = self.eval_model()
         model.eval()
         metrics = self.task.evaluate(model, self.eval_loaders[split], split, self._gather)
         self.model.train()
-        return {k: float(v) for k, v in metrics.items()}
+        metrics = {k: float(v) for k, v in metrics.items()}
+        values = {f"{split}/{k}": v for k, v in metrics.items()}
+        self.tracker.log(values, step=self.progress.step, epoch=self._epoch_float())
+        return metrics
 
     def _gather(self, value: Any) -> Any:
         if isinstance(value, torch.Tensor):
@@ -406,7 +399,6 @@ class Trainer:
             return
         metrics = self.evaluate("val")
         progress.last_val, progress.last_eval_step = metrics, progress.step
-        self.tracker.log({f"val/{k}": v for k, v in metrics.items()}, step=progress.step, epoch=self._epoch_float())
         self.info(f"validation at update {progress.step} (epoch {self._epoch_float():.2f}): {_short(metrics)}")
         name, greater = self.selection()
         if name not in metrics:
@@ -441,11 +433,7 @@ class Trainer:
     def evaluate_only(self) -> dict[str, Any]:
         """Evaluate each split set up (val, then test) once, as step 0; the results of a run without training."""
         self._time_before, self._clock = 0.0, time.perf_counter()
-        metrics: dict[str, float] = {}
-        for split in self.eval_loaders:
-            values = {f"{split}/{k}": v for k, v in self.evaluate(split).items()}
-            self.tracker.log(values, step=0, epoch=0.0)
-            metrics |= values
+        metrics = {f"{split}/{k}": v for split in self.eval_loaders for k, v in self.evaluate(split).items()}
         return self._results(metrics, self._replicas_identical())
 
     def finish(self) -> dict[str, Any]:
@@ -456,12 +444,10 @@ class Trainer:
         identical = self._replicas_identical()
         metrics = {f"val/{k}": v for k, v in progress.last_val.items()}
         metrics |= {f"best_val/{k}": v for k, v in progress.best_metrics.items()}
-        if config.eval.test and "test" in self.eval_loaders:
+        if "test" in self.eval_loaders:  # built only with eval.test
             if config.eval.test_weights == "best":
                 self._load_best()
-            test = {f"test/{k}": v for k, v in self.evaluate("test").items()}
-            self.tracker.log(test, step=progress.step, epoch=self._epoch_float())
-            metrics |= test
+            metrics |= {f"test/{k}": v for k, v in self.evaluate("test").items()}
         return self._results(metrics, identical)
 
     def _load_best(self) -> None:
@@ -501,7 +487,7 @@ class Trainer:
             "params": self.adapted.count.to_dict(),
             "steps": progress.step,
             "epochs": round(self._epoch_float(), 4) if progress.micro else progress.epoch,
-            "effective_batch_size": self.layout.batch_size * self.accum * self.layout.world_size if trained else None,
+            "effective_batch_size": self.layout.examples_per_update if trained else None,
             "eval_only": not trained,
             "world_size": self.accelerator.num_processes,
             "replicas_identical": identical,

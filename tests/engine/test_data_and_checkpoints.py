@@ -88,9 +88,9 @@ def test_wandb_runs_on_the_main_process_only_with_the_config_names(tmp_path, mon
     monkeypatch.setitem(sys.modules, "wandb", fake)
     config = load_config(TOY, ["log.wandb=offline", "log.project=p", "log.tags=[x]"])
     run = RunDir(tmp_path)
-    Tracker(run, config, is_main=False, config_dict={}).log({"a": 1}, step=1, epoch=0.0)
+    Tracker(run, config, is_main=False).log({"a": 1}, step=1, epoch=0.0)
     assert calls == [] and not run.metrics.exists()
-    tracker = Tracker(run, config, is_main=True, config_dict={"k": 1})
+    tracker = Tracker(run, config, is_main=True)
     tracker.log({"train/loss": 0.5}, step=3, epoch=0.25)
     init = calls[0]
     assert (init["project"], init["group"], init["mode"], init["id"], init["tags"]) == (
