@@ -65,6 +65,18 @@ def check_format_version(found: Any, source: str | Path) -> None:
         )
 
 
+def check_tensors(loaded: dict, expected: dict, source: str | Path, target: str, hint: str = "") -> None:
+    """Refuse `loaded` unless it holds exactly the keys of `expected`, each with its shape; `hint` ends the error."""
+    missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
+    if missing or extra:
+        raise ValueError(f"{source} does not match {target}: missing keys {missing[:5]}, extra keys {extra[:5]}.{hint}")
+    for key, value in loaded.items():
+        if value.shape != expected[key].shape:
+            raise ValueError(
+                f"{source}: {key!r} has shape {tuple(value.shape)}; {target} expects {tuple(expected[key].shape)}.{hint}"
+            )
+
+
 def _layer_shapes(wrapper: GIFTWrapper) -> dict[str, list[int]]:
     return {name: list(layer_shape(layer.base_layer)) for name, layer in wrapper.gift_layers.items()}
 
@@ -150,16 +162,7 @@ def load_adapter(wrapper: GIFTWrapper, directory: str | os.PathLike) -> None:
         check_format_version((handle.metadata() or {}).get(VERSION_KEY), weights_path)
         loaded = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not iterable)
     expected = wrapper.adapter_state_dict()
-    missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
-    if missing or extra:
-        raise ValueError(
-            f"{weights_path} does not match the wrapper: missing keys {missing[:5]}, extra keys {extra[:5]}."
-        )
-    for key, target in expected.items():
-        if loaded[key].shape != target.shape:
-            raise ValueError(
-                f"{weights_path}: {key!r} has shape {tuple(loaded[key].shape)}, the wrapper expects {tuple(target.shape)}."
-            )
+    check_tensors(loaded, expected, weights_path, "the wrapper")
     with torch.no_grad():
         for key, target in expected.items():
             target.copy_(loaded[key].to(device=target.device, dtype=target.dtype))
