@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from safetensors import safe_open
@@ -17,9 +17,7 @@ from safetensors.torch import save
 
 from .config import CONFIG_KEYS, GIFTConfig
 from .layer import layer_shape
-
-if TYPE_CHECKING:
-    from .wrapper import GIFTWrapper
+from .wrapper import GIFTWrapper, refuse_load_when_merged
 
 CONFIG_NAME = "gift_config.json"
 WEIGHTS_NAME = "gift_model.safetensors"
@@ -143,11 +141,7 @@ def load_adapter(wrapper: GIFTWrapper, directory: str | os.PathLike) -> None:
 
     Refused while the wrapper is merged: unmerge() inverts W (I + φψ) with the θ it was merged with.
     """
-    if wrapper.is_merged:
-        raise ValueError(
-            f"Cannot load the adapter in {directory} into a merged {type(wrapper).__name__}: unmerge() would then "
-            "restore the wrong W. Call unmerge() first, load, then merge() again."
-        )
+    refuse_load_when_merged(wrapper)
     config_path, weights_path = _files(directory)
     saved_layers = _read_json(config_path).get("gift_wrapper", {}).get("layers", {})
     current_layers = _layer_shapes(wrapper)

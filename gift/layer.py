@@ -82,7 +82,6 @@ class GIFTLinear(nn.Module):
         # object across depth and appears once in state_dict / parameters().
         self._slices = list(slices)
         self.merged = False
-        self.disabled = False
         self.single_node = True
         self._cache: dict[int, tuple[tuple, torch.Tensor]] = {}
         self._originals: dict[int, torch.Tensor] = {}
@@ -107,7 +106,7 @@ class GIFTLinear(nn.Module):
     def forward(self, x: torch.Tensor, *, form: str | None = None) -> torch.Tensor:
         """ŷ for input x (..., d_in). `form` ("input_side" or "generated_b") forces one exact form, for
         benchmarks and tests; by default each call takes the one with fewer multiply-adds."""
-        if self.merged or self.disabled:
+        if self.merged:
             return self.base_layer(x)
         if form is not None and form not in FORMS:
             raise ValueError(f"form={form!r} is not a GIFT form; choose one of {FORMS} or None (the cheaper).")
@@ -272,10 +271,6 @@ class GIFTLinear(nn.Module):
             weight[rows] = restored.to(weight.dtype)
         self._cache.clear()
         self.merged = False
-
-    def unwrap(self) -> nn.Module:
-        """The base layer, with ΔW folded in if merged."""
-        return self.base_layer
 
 
 def slice_rows(d_out: int, flags: list[bool] | None) -> list[tuple[int, slice]]:

@@ -45,12 +45,13 @@ def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
     setattr(root.get_submodule(parent_name) if parent_name else root, child, module)
 
 
-def _refuse_load_when_merged(wrapper: GIFTWrapper, state_dict: dict, prefix: str, *args: Any) -> None:
-    """load_state_dict pre-hook: loading θ or W into a merged wrapper would make `unmerge()` invert the wrong Ŵ."""
+def refuse_load_when_merged(wrapper: GIFTWrapper, *hook_args: Any) -> None:
+    """Loading θ or W into a merged wrapper would make `unmerge()` invert the wrong Ŵ: refuse it (called by
+    `gift.io.load_adapter`, and the wrapper's load_state_dict pre-hook)."""
     if wrapper.is_merged:
         raise ValueError(
-            f"{type(wrapper).__name__} is merged (its base weights hold W (I + φψ)); loading a state dict now "
-            "would make unmerge() restore the wrong W. Call unmerge() first, load, then merge() again."
+            f"{type(wrapper).__name__} is merged (its base weights hold W (I + φψ)); loading an adapter or a state "
+            "dict now would make unmerge() restore the wrong W. Call unmerge() first, load, then merge() again."
         )
 
 
@@ -62,8 +63,6 @@ class GIFTWrapper(nn.Module):
     `head_modules` names backbone submodules that train with θ (a classifier); everything else is frozen.
     Attributes the wrapper lacks (`config`, `device`, `generate`, …) are looked up on the backbone.
     """
-
-    default_head_modules: tuple[str, ...] = ()
 
     def __init__(self, config: GIFTConfig, backbone: nn.Module, *, head_modules: Sequence[str] | None = None) -> None:
         super().__init__()
@@ -81,11 +80,11 @@ class GIFTWrapper(nn.Module):
             backbone.get_submodule(name).requires_grad_(True)
         for name, layer in self.gift_layers.items():
             _set_submodule(backbone, name, layer)
-        self.register_load_state_dict_pre_hook(_refuse_load_when_merged)
+        self.register_load_state_dict_pre_hook(refuse_load_when_merged)
 
     # ------------------------------------------------------------------ construction
     def _resolve_head_modules(self, head_modules: Sequence[str] | None) -> list[str]:
-        names = list(self.default_head_modules if head_modules is None else head_modules)
+        names = list(head_modules or ())
         for name in names:
             try:
                 self.backbone.get_submodule(name)
@@ -218,7 +217,7 @@ class GIFTWrapper(nn.Module):
     def _put_back_base_layers(self) -> None:
         """The backbone's own layers back in place of the GIFTLinears (with ΔW folded in if merged)."""
         for name, layer in self.gift_layers.items():
-            _set_submodule(self.backbone, name, layer.unwrap())
+            _set_submodule(self.backbone, name, layer.base_layer)
         self.gift_layers = {}
 
     # ------------------------------------------------------------------ saving
