@@ -124,12 +124,7 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> str:
     """Return the canonical dtype string for `dtype` (a string such as "bfloat16" or a torch dtype)."""
     if dtype is None:
         return "float32"
-    if isinstance(dtype, torch.dtype):
-        for name, value in DTYPES.items():
-            if value == dtype:
-                return name
-        raise TypeError(f"GIFTConfig dtype={dtype} is not supported; use one of {list(DTYPES)}.")
-    name = str(dtype).removeprefix("torch.")
+    name = str(dtype).removeprefix("torch.")  # a torch dtype reads "torch.bfloat16"
     name = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}.get(name, name)
     if name not in DTYPES:
         raise ValueError(f"GIFTConfig dtype={dtype!r} is not supported; use one of {list(DTYPES)}.")

@@ -97,39 +97,24 @@ class GIFTWrapper(nn.Module):
         return names
 
     def _build_layers(self, targets: list[Target]) -> dict[str, GIFTLinear]:
-        """θ (registered on the wrapper) and one GIFTLinear per target, not yet placed in the backbone."""
+        """θ (registered on the wrapper: one generator per (type, enabled slice), or one for all with
+        share_projections) and one GIFTLinear per target, not yet placed in the backbone."""
         config = self.gift_config
-        groups = group_by_type(targets)
         slices_of: dict[str, list[tuple[int, slice]]] = {}
-        for key, members in groups.items():
-            d_out, _ = layer_shape(members[0].module)
-            slices_of[key] = slice_rows(d_out, config.enable_gift.get(key))
-        generators = self._make_generators(groups, slices_of)
-        layers = {}
-        for target in targets:
-            pairs = [(rows, generators[(target.type_key, index)]) for index, rows in slices_of[target.type_key]]
-            layers[target.name] = GIFTLinear(target.module, pairs)
-        return layers
-
-    def _make_generators(
-        self, groups: dict[str, list[Target]], slices_of: dict[str, list[tuple[int, slice]]]
-    ) -> dict[tuple[str, int], GIFTGenerator]:
-        """One generator per (type, enabled slice); with share_projections one for all of them."""
-        config = self.gift_config
         wanted = {}  # (type, slice index) -> (module key, d_in, d_out of the slice, a weight for device)
-        for key, members in groups.items():
+        for key, members in group_by_type(targets).items():
             d_out, d_in = layer_shape(members[0].module)
-            fused = len(config.enable_gift.get(key, [])) > 0
+            slices_of[key] = slice_rows(d_out, config.enable_gift.get(key))
             for index, rows in slices_of[key]:
-                module_key = key.replace(".", ":") + (f":slice{index}" if fused else "")  # no '.' in module names
+                fused = f":slice{index}" if config.enable_gift.get(key) else ""
+                module_key = key.replace(".", ":") + fused  # no '.' in module names
                 wanted[(key, index)] = (module_key, d_in, rows.stop - rows.start, members[0].module.weight)
         if config.share_projections:
             self._check_shareable(wanted)
             wanted = {k: ("shared", *rest) for k, (_, *rest) in wanted.items()}
-        made: dict[str, GIFTGenerator] = {}
         for module_key, d_in, d_out, weight in wanted.values():
-            if module_key not in made:
-                made[module_key] = GIFTGenerator(
+            if module_key not in self.gift_generators:
+                self.gift_generators[module_key] = GIFTGenerator(
                     d_in,
                     config.rank,
                     d_out=d_out,
@@ -139,8 +124,12 @@ class GIFTWrapper(nn.Module):
                     device=weight.device,
                     dtype=config.torch_dtype_of_theta,
                 )
-                self.gift_generators[module_key] = made[module_key]
-        return {k: made[v[0]] for k, v in wanted.items()}
+        layers = {}
+        for target in targets:
+            key = target.type_key
+            pairs = [(rows, self.gift_generators[wanted[(key, index)][0]]) for index, rows in slices_of[key]]
+            layers[target.name] = GIFTLinear(target.module, pairs)
+        return layers
 
     def _check_shareable(self, wanted: dict) -> None:
         d_ins = {key[0]: d_in for key, (_, d_in, _, _) in wanted.items()}
