@@ -98,18 +98,6 @@ def _pretrained_config_keys() -> frozenset[str]:
     return frozenset(PretrainedConfig().to_dict()) | loader_keys | {"_commit_hash"}
 
 
-def _check_keys(kwargs: dict[str, Any]) -> None:
-    """PretrainedConfig would keep any unknown keyword as an attribute, so a typo such as `rnak=8` would
-    silently leave the default in place: refuse it, naming the closest GIFTConfig argument."""
-    refuse_unknown_key(
-        kwargs,
-        _pretrained_config_keys(),
-        owner="GIFTConfig",
-        choices=CONFIG_KEYS,
-        fix=f"Its keys are {list(CONFIG_KEYS)}; fix or remove it where the config is written (code or gift_config.json).",
-    )
-
-
 def _check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"GIFTConfig {name} must be True or False, got {value!r} ({type(value).__name__}).")
@@ -238,7 +226,16 @@ class GIFTConfig(PretrainedConfig):
             misspelt = kwargs.pop("gift_paramters")
             kwargs["gift_parameters"] = {**(misspelt or {}), **(kwargs.get("gift_parameters") or {})}
         given = {name: kwargs.pop(name) for name in CONFIG_KEYS if name in kwargs}
-        _check_keys(kwargs)
+        # PretrainedConfig would keep any other keyword as an attribute, so a typo such as `rnak=8` would silently
+        # leave the default in place: refuse it, naming the closest GIFTConfig argument.
+        refuse_unknown_key(
+            kwargs,
+            _pretrained_config_keys(),
+            owner="GIFTConfig",
+            choices=CONFIG_KEYS,
+            fix=f"Its keys are {list(CONFIG_KEYS)}; fix or remove it where the config is written (code or "
+            "gift_config.json).",
+        )
         kwargs.pop("torch_dtype", None)
         args = GIFTArguments().to_kwargs()
         for name, value in given.items():  # None stands for the default only where the type has no None of its own

@@ -71,7 +71,8 @@ def check_tensors(loaded: dict, expected: dict, source: str | Path, target: str,
     for key, value in loaded.items():
         if value.shape != expected[key].shape:
             raise ValueError(
-                f"{source}: {key!r} has shape {tuple(value.shape)}; {target} expects {tuple(expected[key].shape)}.{hint}"
+                f"{source}: {key!r} has shape {tuple(value.shape)}; {target} expects "
+                f"{tuple(expected[key].shape)}.{hint}"
             )
 
 
@@ -99,13 +100,10 @@ def save_adapter(wrapper: GIFTWrapper, directory: str | os.PathLike) -> None:
 def _files(directory: str | os.PathLike) -> tuple[Path, Path]:
     directory = Path(directory)
     config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
+    peft = (directory / "adapter_config.json").is_file()
+    hint = " (it holds a PEFT adapter: load it with PeftModel.from_pretrained)" if peft else ""
     for path in (config_path, weights_path):
         if not path.is_file():
-            hint = (
-                " (it holds a PEFT adapter: load it with PeftModel.from_pretrained)"
-                if (directory / "adapter_config.json").is_file()
-                else ""
-            )
             raise FileNotFoundError(f"{path} does not exist{hint}; write it with GIFTWrapper.save_pretrained(dir).")
     return config_path, weights_path
 

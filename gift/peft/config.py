@@ -15,14 +15,8 @@ from ._peft_compat import PEFT_TYPE
 # target_modules when none are given, by transformers model_type: the attention query and value
 # projections, as in the paper (Llama q_proj+v_proj; RoBERTa query+value).
 DEFAULT_TARGET_MODULES: dict[str, list[str]] = {
-    "llama": ["q_proj", "v_proj"],
-    "mistral": ["q_proj", "v_proj"],
-    "qwen2": ["q_proj", "v_proj"],
-    "gemma": ["q_proj", "v_proj"],
-    "bert": ["query", "value"],
-    "roberta": ["query", "value"],
-    "xlm-roberta": ["query", "value"],
-    "vit": ["query", "value"],
+    **dict.fromkeys(("llama", "mistral", "qwen2", "gemma"), ["q_proj", "v_proj"]),
+    **dict.fromkeys(("bert", "roberta", "xlm-roberta", "vit"), ["query", "value"]),
 }
 
 

@@ -9,8 +9,7 @@ modules_to_save wrapper shows one adapter's trained copy) — and takes the wrap
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from peft.utils import ModulesToSaveWrapper
 from torch import nn
@@ -50,17 +49,6 @@ def unwrapped_view(model: nn.Module, *, head_adapter: str | None = None) -> nn.M
     return view
 
 
-@contextmanager
-def preserved_requires_grad(model: nn.Module) -> Iterator[None]:
-    """The core wrapper freezes its backbone (the view, whose leaves are the model's layers): undo that."""
-    states = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
-    try:
-        yield
-    finally:
-        for parameter, requires_grad in states:
-            parameter.requires_grad_(requires_grad)
-
-
 def core_wrapper(
     model: nn.Module,
     config: GIFTConfig,
@@ -71,5 +59,9 @@ def core_wrapper(
 ) -> GIFTWrapper:
     """A core wrapper over the view of `model`: its `gift_generators` and `gift_layers` are exactly the core's."""
     view = unwrapped_view(model, head_adapter=head_adapter)
-    with preserved_requires_grad(model):
+    states = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
+    try:
         return wrapper_cls(config, view, head_modules=list(head_modules))
+    finally:  # the core wrapper freezes its backbone (the view, whose leaves are the model's layers): undo that
+        for parameter, requires_grad in states:
+            parameter.requires_grad_(requires_grad)
