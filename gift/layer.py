@@ -182,16 +182,10 @@ class GIFTLinear(nn.Module):
         x_theta = x if x.dtype == in_weight.dtype else x.to(in_weight.dtype)
         coefficients = x_theta @ out_weight  # ψ x: (..., r)
         out = self.base_layer(add_product(x, coefficients, in_weight))  # W (x + φ ψ x) + b
-        in_bias, out_bias = in_proj.bias, out_proj.bias
-        if in_bias is None and out_bias is None:
-            return out
-        shift = None
-        if in_bias is not None:
-            shift = coefficients @ in_bias  # b_inᵀ ψ x: (...)
-        if out_bias is not None:
-            out_bias_term = x_theta @ out_bias  # b_outᵀ x
-            shift = out_bias_term if shift is None else shift + out_bias_term
-        return out + shift.unsqueeze(-1).to(out.dtype)
+        shift = None if in_proj.bias is None else coefficients @ in_proj.bias  # b_inᵀ ψ x: (...)
+        if out_proj.bias is not None:  # + b_outᵀ x
+            shift = x_theta @ out_proj.bias if shift is None else shift + x_theta @ out_proj.bias
+        return out if shift is None else out + shift.unsqueeze(-1).to(out.dtype)
 
     def _forward_generated_b(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base_layer(x)
