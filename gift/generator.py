@@ -49,11 +49,9 @@ class GIFTGenerator(nn.Module):
         if self.in_proj.weight.is_meta:
             return
         self.in_proj.reset_parameters()
-        if self.in_proj.bias is not None:
-            nn.init.zeros_(self.in_proj.bias)
-        nn.init.zeros_(self.out_proj.weight)
-        if self.out_proj.bias is not None:
-            nn.init.zeros_(self.out_proj.bias)
+        for tensor in (self.in_proj.bias, self.out_proj.weight, self.out_proj.bias):
+            if tensor is not None:
+                nn.init.zeros_(tensor)
 
     @property
     def dtype(self) -> torch.dtype:

@@ -81,5 +81,4 @@ class GIFTPeftConfig(PeftConfig, GIFTArguments):
     @classmethod
     def from_gift_config(cls, config: GIFTConfig, **peft_kwargs: Any) -> GIFTPeftConfig:
         """The PEFT config of a core `GIFTConfig`; `peft_kwargs` sets task_type, modules_to_save, inference_mode, …"""
-        values = {name: getattr(config, name) for name in CONFIG_KEYS}
-        return cls(**values, **peft_kwargs)
+        return cls(**{name: getattr(config, name) for name in CONFIG_KEYS}, **peft_kwargs)

@@ -9,6 +9,7 @@ modules_to_save wrapper shows one adapter's trained copy) — and takes the wrap
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from peft.utils import ModulesToSaveWrapper
@@ -18,15 +19,11 @@ from ..config import GIFTConfig
 from ..wrapper import GIFTWrapper
 from .layer import GIFTPeftLayer
 
-_CONTAINERS: dict[str, type[nn.Module]] = {}
 
-
-def _container_like(module: nn.Module) -> nn.Module:
-    """An empty module whose class has `module`'s class name (so core error messages name the real type)."""
-    name = type(module).__name__
-    if name not in _CONTAINERS:
-        _CONTAINERS[name] = type(name, (nn.Module,), {"__doc__": f"Empty stand-in for a {name} in a GIFT view."})
-    return _CONTAINERS[name]()
+@functools.cache
+def _container_class(name: str) -> type[nn.Module]:
+    """An empty module class named like a model's class (so core error messages name the real type)."""
+    return type(name, (nn.Module,), {"__doc__": f"Empty stand-in for a {name} in a GIFT view."})
 
 
 def _view_of(child: nn.Module, head_adapter: str | None) -> nn.Module:
@@ -43,7 +40,7 @@ def _view_of(child: nn.Module, head_adapter: str | None) -> nn.Module:
 
 def unwrapped_view(model: nn.Module, *, head_adapter: str | None = None) -> nn.Module:
     """`model` as it was before PEFT wrapped it, sharing its layers; `head_adapter` picks modules_to_save copies."""
-    view = _container_like(model)
+    view = _container_class(type(model).__name__)()
     for name, child in model.named_children():
         view.add_module(name, _view_of(child, head_adapter))
     return view
