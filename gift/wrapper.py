@@ -40,11 +40,6 @@ class ParameterCount:
         )
 
 
-def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
-    parent_name, _, child = name.rpartition(".")
-    setattr(root.get_submodule(parent_name) if parent_name else root, child, module)
-
-
 def refuse_load_when_merged(wrapper: GIFTWrapper, *hook_args: Any) -> None:
     """Loading θ or W into a merged wrapper would make `unmerge()` invert the wrong Ŵ: refuse it (called by
     `gift.io.load_adapter`, and the wrapper's load_state_dict pre-hook)."""
@@ -79,7 +74,7 @@ class GIFTWrapper(nn.Module):
         for name in self.head_modules:
             backbone.get_submodule(name).requires_grad_(True)
         for name, layer in self.gift_layers.items():
-            _set_submodule(backbone, name, layer)
+            backbone.set_submodule(name, layer)
         self.register_load_state_dict_pre_hook(refuse_load_when_merged)
 
     # ------------------------------------------------------------------ construction
@@ -206,7 +201,7 @@ class GIFTWrapper(nn.Module):
     def _put_back_base_layers(self) -> None:
         """The backbone's own layers back in place of the GIFTLinears (with ΔW folded in if merged)."""
         for name, layer in self.gift_layers.items():
-            _set_submodule(self.backbone, name, layer.base_layer)
+            self.backbone.set_submodule(name, layer.base_layer)
         self.gift_layers = {}
 
     # ------------------------------------------------------------------ saving

@@ -60,7 +60,9 @@ class GIFTTuner(BaseTuner):
                 model, adapter_name, autocast_adapter_dtype=autocast_adapter_dtype, low_cpu_mem_usage=low_cpu_mem_usage
             )
         except BaseException:
-            self._remove_from_layers(adapter_name)
+            for module in self.model.modules():  # the layers PEFT placed before the failure
+                if isinstance(module, GIFTPeftLayer):
+                    module.gift_linears.pop(adapter_name, None)
             del self.gift_generators[adapter_name]
             raise
         finally:
@@ -113,11 +115,6 @@ class GIFTTuner(BaseTuner):
             target.update_layer(adapter_name, gift_linear)
         else:
             self._replace_module(parent, target_name, GIFTPeftLayer(target, adapter_name, gift_linear), target)
-
-    def _remove_from_layers(self, adapter_name: str) -> None:
-        for module in self.model.modules():
-            if isinstance(module, GIFTPeftLayer):
-                module.gift_linears.pop(adapter_name, None)
 
     # ------------------------------------------------------------------ which adapter runs and trains
     def set_adapter(self, adapter_name: str | list[str], inference_mode: bool = False) -> None:
