@@ -84,23 +84,18 @@ def _closest(name: str, choices) -> str:
     return f" Did you mean {match[0]!r}?" if match else ""
 
 
+def refuse_unknown_key(given, known, *, owner: str, choices, fix: str) -> None:
+    """Raise ValueError for the first key of `given` not in `known`, naming the closest of `choices`, then `fix`."""
+    unknown = [key for key in given if key not in known]
+    if unknown:
+        raise ValueError(f"{owner} got an unknown key {unknown[0]!r}.{_closest(unknown[0], choices)} {fix}")
+
+
 @functools.cache
 def _pretrained_config_keys() -> frozenset[str]:
     """Keys transformers' PretrainedConfig writes (to_dict) or takes from from_pretrained: accepted, never GIFT's."""
     loader_keys = {"name_or_path", "num_labels", "torch_dtype", "attn_implementation", "experts_implementation"}
     return frozenset(PretrainedConfig().to_dict()) | loader_keys | {"_commit_hash"}
-
-
-def _check_keys(kwargs: dict[str, Any]) -> None:
-    """PretrainedConfig would keep any unknown keyword as an attribute, so a typo such as `rnak=8` would
-    silently leave the default in place: refuse it, naming the closest GIFTConfig argument."""
-    unknown = [key for key in kwargs if key not in _pretrained_config_keys()]
-    if unknown:
-        key = unknown[0]
-        raise ValueError(
-            f"GIFTConfig got an unknown key {key!r}.{_closest(key, CONFIG_KEYS)} GIFTConfig's keys are "
-            f"{list(CONFIG_KEYS)}; fix or remove {key!r} where the config is written (code or gift_config.json)."
-        )
 
 
 def _check_bool(name: str, value: Any) -> bool:
@@ -117,12 +112,7 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> str:
     """Return the canonical dtype string for `dtype` (a string such as "bfloat16" or a torch dtype)."""
     if dtype is None:
         return "float32"
-    if isinstance(dtype, torch.dtype):
-        for name, value in DTYPES.items():
-            if value == dtype:
-                return name
-        raise TypeError(f"GIFTConfig dtype={dtype} is not supported; use one of {list(DTYPES)}.")
-    name = str(dtype).removeprefix("torch.")
+    name = str(dtype).removeprefix("torch.")  # a torch dtype reads "torch.bfloat16"
     name = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}.get(name, name)
     if name not in DTYPES:
         raise ValueError(f"GIFTConfig dtype={dtype!r} is not supported; use one of {list(DTYPES)}.")
@@ -131,13 +121,8 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> str:
 
 def _validate_generator(options: dict[str, Any] | None) -> dict[str, Any]:
     options = dict(options or {})
-    unknown = [key for key in options if key not in GENERATOR_DEFAULTS]
-    if unknown:
-        key = unknown[0]
-        raise ValueError(
-            f"gift_parameters has an unknown key {key!r}.{_closest(key, GENERATOR_DEFAULTS)} "
-            f"Valid keys: {sorted(GENERATOR_DEFAULTS)}."
-        )
+    valid = sorted(GENERATOR_DEFAULTS)
+    refuse_unknown_key(options, valid, owner="gift_parameters", choices=valid, fix=f"Valid keys: {valid}.")
     resolved = {**GENERATOR_DEFAULTS, **options}
     for key, choices in (("block_type", BLOCK_TYPES), ("act_layer", ACT_LAYERS), ("norm_layer", NORM_LAYERS)):
         value = resolved[key]
@@ -241,7 +226,16 @@ class GIFTConfig(PretrainedConfig):
             misspelt = kwargs.pop("gift_paramters")
             kwargs["gift_parameters"] = {**(misspelt or {}), **(kwargs.get("gift_parameters") or {})}
         given = {name: kwargs.pop(name) for name in CONFIG_KEYS if name in kwargs}
-        _check_keys(kwargs)
+        # PretrainedConfig would keep any other keyword as an attribute, so a typo such as `rnak=8` would silently
+        # leave the default in place: refuse it, naming the closest GIFTConfig argument.
+        refuse_unknown_key(
+            kwargs,
+            _pretrained_config_keys(),
+            owner="GIFTConfig",
+            choices=CONFIG_KEYS,
+            fix=f"Its keys are {list(CONFIG_KEYS)}; fix or remove it where the config is written (code or "
+            "gift_config.json).",
+        )
         kwargs.pop("torch_dtype", None)
         args = GIFTArguments().to_kwargs()
         for name, value in given.items():  # None stands for the default only where the type has no None of its own

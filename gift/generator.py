@@ -49,11 +49,9 @@ class GIFTGenerator(nn.Module):
         if self.in_proj.weight.is_meta:
             return
         self.in_proj.reset_parameters()
-        if self.in_proj.bias is not None:
-            nn.init.zeros_(self.in_proj.bias)
-        nn.init.zeros_(self.out_proj.weight)
-        if self.out_proj.bias is not None:
-            nn.init.zeros_(self.out_proj.bias)
+        for tensor in (self.in_proj.bias, self.out_proj.weight, self.out_proj.bias):
+            if tensor is not None:
+                nn.init.zeros_(tensor)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -69,12 +67,9 @@ class GIFTGenerator(nn.Module):
 
     def affine_shift(self) -> torch.Tensor | None:
         """c with ΔW = W φ ψ + 1 cᵀ for the linear generator: c = ψᵀ b_in + b_out (None when both are absent)."""
-        shift = None
         if self.in_proj.bias is not None:
-            shift = self.out_proj(self.in_proj.bias)  # ψᵀ b_in + b_out
-        elif self.out_proj.bias is not None:
-            shift = self.out_proj.bias
-        return shift
+            return self.out_proj(self.in_proj.bias)  # ψᵀ b_in + b_out
+        return self.out_proj.bias
 
     def extra_repr(self) -> str:
         return f"d_in={self.d_in}, d_out={self.d_out}, rank={self.rank}, linear={self.is_linear}"

@@ -133,18 +133,22 @@ def _store(records: dict, key: tuple, module: nn.Module, args: tuple, kwargs_or_
     records.setdefault(key, []).append(value.detach())
 
 
-def _hook_post(root: nn.Module, name: str, records: dict) -> list:
-    """Hooks whose records sum to the residual stream after the target's branch (see the module docstring)."""
-    block_name = _block_name(name)
-    block = root.get_submodule(block_name)
-    child = name[len(block_name) + 1 :].split(".")[0]
-    if hasattr(block, "drop_path1") and child == "mlp":  # timm: x + mlp branch is the block output
-        return [block.register_forward_hook(partial(_store, records, (name, "branch")))]
-    branch = block.drop_path1 if hasattr(block, "drop_path1") and child == "attn" else root.get_submodule(name)
-    return [
-        block.register_forward_pre_hook(partial(_store, records, (name, "input")), with_kwargs=True),
-        branch.register_forward_hook(partial(_store, records, (name, "branch"))),
-    ]
+def _hooks(root: nn.Module, name: str, stage: str, records: dict) -> list:
+    """Hooks whose records sum to the tokens of `stage` (see the module docstring): the output of a branch and,
+    for "post", the input of the block around it (none where the branch is the whole block)."""
+    branch, block = root.get_submodule(name), None
+    if stage == "post":
+        block_name = _block_name(name)
+        block = root.get_submodule(block_name)
+        child = name[len(block_name) + 1 :].split(".")[0]
+        if hasattr(block, "drop_path1") and child == "mlp":  # timm: x + mlp branch is the block output
+            branch, block = block, None
+        elif hasattr(block, "drop_path1") and child == "attn":
+            branch = block.drop_path1
+    handles = [branch.register_forward_hook(partial(_store, records, (name, "branch")))]
+    if block is not None:
+        handles.append(block.register_forward_pre_hook(partial(_store, records, (name, "input")), with_kwargs=True))
+    return handles
 
 
 def capture_tokens(
@@ -158,12 +162,7 @@ def capture_tokens(
     root, records, handles = _root(model), {}, []
     try:
         for name in names:
-            if stage == "pre":
-                handles.append(
-                    root.get_submodule(name).register_forward_hook(partial(_store, records, (name, "branch")))
-                )
-            else:
-                handles.extend(_hook_post(root, name, records))
+            handles.extend(_hooks(root, name, stage, records))
         with torch.no_grad():
             output = model(**inputs) if isinstance(inputs, Mapping) else model(inputs)
     finally:

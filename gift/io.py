@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from safetensors import safe_open
@@ -17,9 +17,7 @@ from safetensors.torch import save
 
 from .config import CONFIG_KEYS, GIFTConfig
 from .layer import layer_shape
-
-if TYPE_CHECKING:
-    from .wrapper import GIFTWrapper
+from .wrapper import GIFTWrapper, refuse_load_when_merged
 
 CONFIG_NAME = "gift_config.json"
 WEIGHTS_NAME = "gift_model.safetensors"
@@ -65,6 +63,19 @@ def check_format_version(found: Any, source: str | Path) -> None:
         )
 
 
+def check_tensors(loaded: dict, expected: dict, source: str | Path, target: str, hint: str = "") -> None:
+    """Refuse `loaded` unless it holds exactly the keys of `expected`, each with its shape; `hint` ends the error."""
+    missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
+    if missing or extra:
+        raise ValueError(f"{source} does not match {target}: missing keys {missing[:5]}, extra keys {extra[:5]}.{hint}")
+    for key, value in loaded.items():
+        if value.shape != expected[key].shape:
+            raise ValueError(
+                f"{source}: {key!r} has shape {tuple(value.shape)}; {target} expects "
+                f"{tuple(expected[key].shape)}.{hint}"
+            )
+
+
 def _layer_shapes(wrapper: GIFTWrapper) -> dict[str, list[int]]:
     return {name: list(layer_shape(layer.base_layer)) for name, layer in wrapper.gift_layers.items()}
 
@@ -89,13 +100,10 @@ def save_adapter(wrapper: GIFTWrapper, directory: str | os.PathLike) -> None:
 def _files(directory: str | os.PathLike) -> tuple[Path, Path]:
     directory = Path(directory)
     config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
+    peft = (directory / "adapter_config.json").is_file()
+    hint = " (it holds a PEFT adapter: load it with PeftModel.from_pretrained)" if peft else ""
     for path in (config_path, weights_path):
         if not path.is_file():
-            hint = (
-                " (it holds a PEFT adapter: load it with PeftModel.from_pretrained)"
-                if (directory / "adapter_config.json").is_file()
-                else ""
-            )
             raise FileNotFoundError(f"{path} does not exist{hint}; write it with GIFTWrapper.save_pretrained(dir).")
     return config_path, weights_path
 
@@ -131,11 +139,7 @@ def load_adapter(wrapper: GIFTWrapper, directory: str | os.PathLike) -> None:
 
     Refused while the wrapper is merged: unmerge() inverts W (I + φψ) with the θ it was merged with.
     """
-    if wrapper.is_merged:
-        raise ValueError(
-            f"Cannot load the adapter in {directory} into a merged {type(wrapper).__name__}: unmerge() would then "
-            "restore the wrong W. Call unmerge() first, load, then merge() again."
-        )
+    refuse_load_when_merged(wrapper)
     config_path, weights_path = _files(directory)
     saved_layers = _read_json(config_path).get("gift_wrapper", {}).get("layers", {})
     current_layers = _layer_shapes(wrapper)
@@ -150,16 +154,7 @@ def load_adapter(wrapper: GIFTWrapper, directory: str | os.PathLike) -> None:
         check_format_version((handle.metadata() or {}).get(VERSION_KEY), weights_path)
         loaded = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not iterable)
     expected = wrapper.adapter_state_dict()
-    missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
-    if missing or extra:
-        raise ValueError(
-            f"{weights_path} does not match the wrapper: missing keys {missing[:5]}, extra keys {extra[:5]}."
-        )
-    for key, target in expected.items():
-        if loaded[key].shape != target.shape:
-            raise ValueError(
-                f"{weights_path}: {key!r} has shape {tuple(loaded[key].shape)}, the wrapper expects {tuple(target.shape)}."
-            )
+    check_tensors(loaded, expected, weights_path, "the wrapper")
     with torch.no_grad():
         for key, target in expected.items():
             target.copy_(loaded[key].to(device=target.device, dtype=target.dtype))

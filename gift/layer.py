@@ -82,7 +82,6 @@ class GIFTLinear(nn.Module):
         # object across depth and appears once in state_dict / parameters().
         self._slices = list(slices)
         self.merged = False
-        self.disabled = False
         self.single_node = True
         self._cache: dict[int, tuple[tuple, torch.Tensor]] = {}
         self._originals: dict[int, torch.Tensor] = {}
@@ -107,7 +106,7 @@ class GIFTLinear(nn.Module):
     def forward(self, x: torch.Tensor, *, form: str | None = None) -> torch.Tensor:
         """ŷ for input x (..., d_in). `form` ("input_side" or "generated_b") forces one exact form, for
         benchmarks and tests; by default each call takes the one with fewer multiply-adds."""
-        if self.merged or self.disabled:
+        if self.merged:
             return self.base_layer(x)
         if form is not None and form not in FORMS:
             raise ValueError(f"form={form!r} is not a GIFT form; choose one of {FORMS} or None (the cheaper).")
@@ -183,16 +182,10 @@ class GIFTLinear(nn.Module):
         x_theta = x if x.dtype == in_weight.dtype else x.to(in_weight.dtype)
         coefficients = x_theta @ out_weight  # ψ x: (..., r)
         out = self.base_layer(add_product(x, coefficients, in_weight))  # W (x + φ ψ x) + b
-        in_bias, out_bias = in_proj.bias, out_proj.bias
-        if in_bias is None and out_bias is None:
-            return out
-        shift = None
-        if in_bias is not None:
-            shift = coefficients @ in_bias  # b_inᵀ ψ x: (...)
-        if out_bias is not None:
-            out_bias_term = x_theta @ out_bias  # b_outᵀ x
-            shift = out_bias_term if shift is None else shift + out_bias_term
-        return out + shift.unsqueeze(-1).to(out.dtype)
+        shift = None if in_proj.bias is None else coefficients @ in_proj.bias  # b_inᵀ ψ x: (...)
+        if out_proj.bias is not None:  # + b_outᵀ x
+            shift = x_theta @ out_proj.bias if shift is None else shift + x_theta @ out_proj.bias
+        return out if shift is None else out + shift.unsqueeze(-1).to(out.dtype)
 
     def _forward_generated_b(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base_layer(x)
@@ -272,10 +265,6 @@ class GIFTLinear(nn.Module):
             weight[rows] = restored.to(weight.dtype)
         self._cache.clear()
         self.merged = False
-
-    def unwrap(self) -> nn.Module:
-        """The base layer, with ΔW folded in if merged."""
-        return self.base_layer
 
 
 def slice_rows(d_out: int, flags: list[bool] | None) -> list[tuple[int, slice]]:

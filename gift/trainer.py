@@ -8,8 +8,6 @@ Imported on use only: `from gift.trainer import GIFTTrainer`.
 
 from __future__ import annotations
 
-import os
-
 from transformers import Trainer
 
 from .io import load_adapter
@@ -27,8 +25,7 @@ class GIFTTrainer(Trainer):
         output_dir = output_dir if output_dir is not None else self.args.output_dir
         if not self.args.should_save:
             return
-        os.makedirs(output_dir, exist_ok=True)
-        self._gift_model().save_pretrained(output_dir)
+        self._gift_model().save_pretrained(output_dir)  # creates the folder
         if self.processing_class is not None:
             self.processing_class.save_pretrained(output_dir)
 

@@ -40,17 +40,13 @@ class ParameterCount:
         )
 
 
-def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
-    parent_name, _, child = name.rpartition(".")
-    setattr(root.get_submodule(parent_name) if parent_name else root, child, module)
-
-
-def _refuse_load_when_merged(wrapper: GIFTWrapper, state_dict: dict, prefix: str, *args: Any) -> None:
-    """load_state_dict pre-hook: loading θ or W into a merged wrapper would make `unmerge()` invert the wrong Ŵ."""
+def refuse_load_when_merged(wrapper: GIFTWrapper, *hook_args: Any) -> None:
+    """Loading θ or W into a merged wrapper would make `unmerge()` invert the wrong Ŵ: refuse it (called by
+    `gift.io.load_adapter`, and the wrapper's load_state_dict pre-hook)."""
     if wrapper.is_merged:
         raise ValueError(
-            f"{type(wrapper).__name__} is merged (its base weights hold W (I + φψ)); loading a state dict now "
-            "would make unmerge() restore the wrong W. Call unmerge() first, load, then merge() again."
+            f"{type(wrapper).__name__} is merged (its base weights hold W (I + φψ)); loading an adapter or a state "
+            "dict now would make unmerge() restore the wrong W. Call unmerge() first, load, then merge() again."
         )
 
 
@@ -62,8 +58,6 @@ class GIFTWrapper(nn.Module):
     `head_modules` names backbone submodules that train with θ (a classifier); everything else is frozen.
     Attributes the wrapper lacks (`config`, `device`, `generate`, …) are looked up on the backbone.
     """
-
-    default_head_modules: tuple[str, ...] = ()
 
     def __init__(self, config: GIFTConfig, backbone: nn.Module, *, head_modules: Sequence[str] | None = None) -> None:
         super().__init__()
@@ -80,12 +74,12 @@ class GIFTWrapper(nn.Module):
         for name in self.head_modules:
             backbone.get_submodule(name).requires_grad_(True)
         for name, layer in self.gift_layers.items():
-            _set_submodule(backbone, name, layer)
-        self.register_load_state_dict_pre_hook(_refuse_load_when_merged)
+            backbone.set_submodule(name, layer)
+        self.register_load_state_dict_pre_hook(refuse_load_when_merged)
 
     # ------------------------------------------------------------------ construction
     def _resolve_head_modules(self, head_modules: Sequence[str] | None) -> list[str]:
-        names = list(self.default_head_modules if head_modules is None else head_modules)
+        names = list(head_modules or ())
         for name in names:
             try:
                 self.backbone.get_submodule(name)
@@ -98,39 +92,24 @@ class GIFTWrapper(nn.Module):
         return names
 
     def _build_layers(self, targets: list[Target]) -> dict[str, GIFTLinear]:
-        """θ (registered on the wrapper) and one GIFTLinear per target, not yet placed in the backbone."""
+        """θ (registered on the wrapper: one generator per (type, enabled slice), or one for all with
+        share_projections) and one GIFTLinear per target, not yet placed in the backbone."""
         config = self.gift_config
-        groups = group_by_type(targets)
         slices_of: dict[str, list[tuple[int, slice]]] = {}
-        for key, members in groups.items():
-            d_out, _ = layer_shape(members[0].module)
-            slices_of[key] = slice_rows(d_out, config.enable_gift.get(key))
-        generators = self._make_generators(groups, slices_of)
-        layers = {}
-        for target in targets:
-            pairs = [(rows, generators[(target.type_key, index)]) for index, rows in slices_of[target.type_key]]
-            layers[target.name] = GIFTLinear(target.module, pairs)
-        return layers
-
-    def _make_generators(
-        self, groups: dict[str, list[Target]], slices_of: dict[str, list[tuple[int, slice]]]
-    ) -> dict[tuple[str, int], GIFTGenerator]:
-        """One generator per (type, enabled slice); with share_projections one for all of them."""
-        config = self.gift_config
         wanted = {}  # (type, slice index) -> (module key, d_in, d_out of the slice, a weight for device)
-        for key, members in groups.items():
+        for key, members in group_by_type(targets).items():
             d_out, d_in = layer_shape(members[0].module)
-            fused = len(config.enable_gift.get(key, [])) > 0
+            slices_of[key] = slice_rows(d_out, config.enable_gift.get(key))
             for index, rows in slices_of[key]:
-                module_key = key.replace(".", ":") + (f":slice{index}" if fused else "")  # no '.' in module names
+                fused = f":slice{index}" if config.enable_gift.get(key) else ""
+                module_key = key.replace(".", ":") + fused  # no '.' in module names
                 wanted[(key, index)] = (module_key, d_in, rows.stop - rows.start, members[0].module.weight)
         if config.share_projections:
             self._check_shareable(wanted)
             wanted = {k: ("shared", *rest) for k, (_, *rest) in wanted.items()}
-        made: dict[str, GIFTGenerator] = {}
         for module_key, d_in, d_out, weight in wanted.values():
-            if module_key not in made:
-                made[module_key] = GIFTGenerator(
+            if module_key not in self.gift_generators:
+                self.gift_generators[module_key] = GIFTGenerator(
                     d_in,
                     config.rank,
                     d_out=d_out,
@@ -140,8 +119,12 @@ class GIFTWrapper(nn.Module):
                     device=weight.device,
                     dtype=config.torch_dtype_of_theta,
                 )
-                self.gift_generators[module_key] = made[module_key]
-        return {k: made[v[0]] for k, v in wanted.items()}
+        layers = {}
+        for target in targets:
+            key = target.type_key
+            pairs = [(rows, self.gift_generators[wanted[(key, index)][0]]) for index, rows in slices_of[key]]
+            layers[target.name] = GIFTLinear(target.module, pairs)
+        return layers
 
     def _check_shareable(self, wanted: dict) -> None:
         d_ins = {key[0]: d_in for key, (_, d_in, _, _) in wanted.items()}
@@ -218,7 +201,7 @@ class GIFTWrapper(nn.Module):
     def _put_back_base_layers(self) -> None:
         """The backbone's own layers back in place of the GIFTLinears (with ΔW folded in if merged)."""
         for name, layer in self.gift_layers.items():
-            _set_submodule(self.backbone, name, layer.unwrap())
+            self.backbone.set_submodule(name, layer.base_layer)
         self.gift_layers = {}
 
     # ------------------------------------------------------------------ saving

@@ -30,10 +30,6 @@ CORE_WRAPPERS: dict[str, type[GIFTWrapper]] = {
 }
 
 
-def _task(config: GIFTPeftConfig) -> str | None:
-    return getattr(config.task_type, "value", config.task_type)
-
-
 def _head_modules(base_model: nn.Module, adapter_name: str) -> list[str]:
     """The modules_to_save that hold a trained copy for this adapter: the core's `head_modules`."""
     return [
@@ -46,12 +42,13 @@ def _head_modules(base_model: nn.Module, adapter_name: str) -> list[str]:
 def _core_view_of_adapter(peft_model: PeftModel, adapter_name: str) -> GIFTWrapper:
     """A core wrapper whose θ *is* the adapter's θ and whose head is the adapter's modules_to_save copy."""
     config = peft_model.peft_config[adapter_name]
+    task = getattr(config.task_type, "value", config.task_type)  # a TaskType or its name
     base_model = peft_model.get_base_model()
     with torch.random.fork_rng():  # the wrapper's own, discarded θ must not move the global RNG
         wrapper = core_wrapper(
             base_model,
             config.to_gift_config(),
-            wrapper_cls=CORE_WRAPPERS.get(_task(config), GIFTWrapper),
+            wrapper_cls=CORE_WRAPPERS.get(task, GIFTWrapper),
             head_modules=_head_modules(base_model, adapter_name),
             head_adapter=adapter_name,
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 import torch
 from peft.tuners.tuners_utils import BaseTuner
 from torch import nn
 
+from ..io import check_tensors
 from ..layer import GIFTLinear
 from .config import DEFAULT_TARGET_MODULES, GIFTPeftConfig
 from .layer import GIFTPeftLayer
@@ -58,7 +60,9 @@ class GIFTTuner(BaseTuner):
                 model, adapter_name, autocast_adapter_dtype=autocast_adapter_dtype, low_cpu_mem_usage=low_cpu_mem_usage
             )
         except BaseException:
-            self._remove_from_layers(adapter_name)
+            for module in self.model.modules():  # the layers PEFT placed before the failure
+                if isinstance(module, GIFTPeftLayer):
+                    module.gift_linears.pop(adapter_name, None)
             del self.gift_generators[adapter_name]
             raise
         finally:
@@ -111,11 +115,6 @@ class GIFTTuner(BaseTuner):
             target.update_layer(adapter_name, gift_linear)
         else:
             self._replace_module(parent, target_name, GIFTPeftLayer(target, adapter_name, gift_linear), target)
-
-    def _remove_from_layers(self, adapter_name: str) -> None:
-        for module in self.model.modules():
-            if isinstance(module, GIFTPeftLayer):
-                module.gift_linears.pop(adapter_name, None)
 
     # ------------------------------------------------------------------ which adapter runs and trains
     def set_adapter(self, adapter_name: str | list[str], inference_mode: bool = False) -> None:
@@ -199,21 +198,11 @@ class GIFTTuner(BaseTuner):
             )
         remapped = super()._remap_adapter_state_dict_for_load(model, config, adapter_name, state_dict)
         pattern = _adapter_key_pattern(adapter_name)
-        expected = {key: value for key, value in model.state_dict().items() if pattern.search(key)}
-        theta = {key: value for key, value in remapped.items() if f"{GENERATORS}." in key}
-        missing, unexpected = sorted(set(expected) - set(theta)), sorted(set(theta) - set(expected))
-        if missing or unexpected:
-            raise ValueError(
-                f"The GIFT checkpoint does not match adapter {adapter_name!r} (same target_modules, rank and "
-                f"generator?): missing {[cls._remove_adapter_name_from_key(k, adapter_name) for k in missing[:4]]}, "
-                f"unexpected {unexpected[:4]}."
-            )
-        for key, value in theta.items():
-            if value.shape != expected[key].shape:
-                raise ValueError(
-                    f"GIFT checkpoint tensor {cls._remove_adapter_name_from_key(key, adapter_name)!r} has shape "
-                    f"{tuple(value.shape)}; adapter {adapter_name!r} expects {tuple(expected[key].shape)}."
-                )
+        saved_key = partial(cls._remove_adapter_name_from_key, adapter_name=adapter_name)  # as the checkpoint has it
+        expected = {saved_key(key): value for key, value in model.state_dict().items() if pattern.search(key)}
+        theta = {saved_key(key): value for key, value in remapped.items() if f"{GENERATORS}." in key}
+        hint = " Was it saved with the same target_modules, rank and generator?"
+        check_tensors(theta, expected, "The GIFT checkpoint", f"adapter {adapter_name!r}", hint)
         return remapped
 
 

@@ -9,8 +9,8 @@ modules_to_save wrapper shows one adapter's trained copy) — and takes the wrap
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import functools
+from collections.abc import Sequence
 
 from peft.utils import ModulesToSaveWrapper
 from torch import nn
@@ -19,15 +19,11 @@ from ..config import GIFTConfig
 from ..wrapper import GIFTWrapper
 from .layer import GIFTPeftLayer
 
-_CONTAINERS: dict[str, type[nn.Module]] = {}
 
-
-def _container_like(module: nn.Module) -> nn.Module:
-    """An empty module whose class has `module`'s class name (so core error messages name the real type)."""
-    name = type(module).__name__
-    if name not in _CONTAINERS:
-        _CONTAINERS[name] = type(name, (nn.Module,), {"__doc__": f"Empty stand-in for a {name} in a GIFT view."})
-    return _CONTAINERS[name]()
+@functools.cache
+def _container_class(name: str) -> type[nn.Module]:
+    """An empty module class named like a model's class (so core error messages name the real type)."""
+    return type(name, (nn.Module,), {"__doc__": f"Empty stand-in for a {name} in a GIFT view."})
 
 
 def _view_of(child: nn.Module, head_adapter: str | None) -> nn.Module:
@@ -44,21 +40,10 @@ def _view_of(child: nn.Module, head_adapter: str | None) -> nn.Module:
 
 def unwrapped_view(model: nn.Module, *, head_adapter: str | None = None) -> nn.Module:
     """`model` as it was before PEFT wrapped it, sharing its layers; `head_adapter` picks modules_to_save copies."""
-    view = _container_like(model)
+    view = _container_class(type(model).__name__)()
     for name, child in model.named_children():
         view.add_module(name, _view_of(child, head_adapter))
     return view
-
-
-@contextmanager
-def preserved_requires_grad(model: nn.Module) -> Iterator[None]:
-    """The core wrapper freezes its backbone (the view, whose leaves are the model's layers): undo that."""
-    states = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
-    try:
-        yield
-    finally:
-        for parameter, requires_grad in states:
-            parameter.requires_grad_(requires_grad)
 
 
 def core_wrapper(
@@ -71,5 +56,9 @@ def core_wrapper(
 ) -> GIFTWrapper:
     """A core wrapper over the view of `model`: its `gift_generators` and `gift_layers` are exactly the core's."""
     view = unwrapped_view(model, head_adapter=head_adapter)
-    with preserved_requires_grad(model):
+    states = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
+    try:
         return wrapper_cls(config, view, head_modules=list(head_modules))
+    finally:  # the core wrapper freezes its backbone (the view, whose leaves are the model's layers): undo that
+        for parameter, requires_grad in states:
+            parameter.requires_grad_(requires_grad)
