@@ -6,12 +6,13 @@
         --columns AQuA gsm8k mawps SVAMP --percent-of total --scale 100 --out results/llama1_7b_math
     python -m gift_experiment_utils.tables curves runs/toy/toy --out results/toy_curves
 
-writes results/glue_base.md (Markdown), .csv and .png (average score against trainable parameters: plots.py,
-which also draws `curves`, the training curves of runs). Columns: one per value of `--col`, or, with `{}` in `--metric`, one per metric name that matches (one run holds every column:
-`test/{}/accuracy` makes a column of each eval set); `--columns` picks and orders them. Then `--group
-NAME=col,col` means (e.g. VTAB's Natural / Specialized / Structured), `Avg` (over all columns), `Params`
-(trainable parameters outside the head) and `Params %` (of the backbone without head; `--percent-of total`:
-of backbone + adapter, the convention of the LLM tables the paper copies its baselines from).
+writes results/glue_base.md (Markdown), .csv and .png (average score against trainable parameters; plots.py
+draws it, and the training `curves`). Columns: one per value of `--col`, or, with `{}` in `--metric`, one per
+metric name that matches (one run holds every column: `test/{}/accuracy` makes a column of each eval set);
+`--columns` picks and orders them. Then `--group NAME=col,col` means (e.g. VTAB's Natural / Specialized /
+Structured), `Avg` (over all columns), `Params` (trainable parameters outside the head) and `Params %` (of the
+backbone without head; `--percent-of total`: of backbone + adapter, the convention of the LLM tables the paper
+copies its baselines from).
 `--stat median` shows each cell's median over seeds [min, max] instead of mean ± std (the GLUE baselines
 of LoRA/VeRA report medians); `Avg` then averages the medians.
 `--metric auto` takes, per run, `test/<selection metric>` if the run has a test score, else
@@ -258,7 +259,8 @@ class Table:
         allowed = {*self.columns, *self.groups, *REFERENCE_KEYS}
         if unknown := sorted(set(values) - allowed):
             raise ValueError(
-                f"{source}: the paper's row names {unknown}, which are not columns of this table; use {sorted(allowed)}."
+                f"{source}: the paper's row names {unknown}, which are not columns of this table; "
+                f"use {sorted(allowed)}."
             )
         self.reference[label] = dict(values)
 
@@ -437,19 +439,18 @@ def read_paper(config: str | Path) -> tuple[str, dict[str, float]] | None:
     """(row name, numbers) of an experiment config's `# paper: {row: NAME, key: value, ...}` header line;
     None when it has none (a row the paper does not have)."""
     for number, line in enumerate(Path(config).read_text().splitlines(), 1):
-        found = re.match(r"#\s*paper:\s*(\{.*\})\s*$", line)
-        if not found:
-            continue
-        try:
-            values = yaml.safe_load(found.group(1))
-        except yaml.YAMLError as error:
-            raise ValueError(f"{config} line {number}: the paper's row is not a YAML mapping ({error}).") from error
-        label = values.pop("row", None)
-        if not isinstance(label, str) or not all(isinstance(v, (int, float)) for v in values.values()):
-            raise ValueError(
-                f"{config} line {number}: write the paper's row as {{row: NAME, column: number, ...}}, got {line!r}."
-            )
-        return label, values
+        if found := re.match(r"#\s*paper:\s*(\{.*\})\s*$", line):
+            try:
+                values = yaml.safe_load(found.group(1))
+            except yaml.YAMLError as error:
+                raise ValueError(f"{config} line {number}: the paper's row is not a YAML mapping ({error}).") from error
+            label = values.pop("row", None)
+            if not isinstance(label, str) or not all(isinstance(v, (int, float)) for v in values.values()):
+                raise ValueError(
+                    f"{config} line {number}: write the paper's row as {{row: NAME, column: number, ...}}, "
+                    f"got {line!r}."
+                )
+            return label, values
     return None
 
 
@@ -476,10 +477,8 @@ def _table_of_roots(args: argparse.Namespace) -> Table:
     if unknown := sorted({c for cs in groups.values() for c in cs} - set(table.columns)):
         raise ValueError(f"--group names columns {unknown} that no run has; columns are {table.columns}.")
     found = {column for _, column in table.cells}
-    if args.columns and set(args.columns) - found:
-        raise ValueError(
-            f"--columns names {sorted(set(args.columns) - found)}, which no run has; columns are {sorted(found)}."
-        )
+    if missing := sorted(set(args.columns or ()) - found):
+        raise ValueError(f"--columns names {missing}, which no run has; columns are {sorted(found)}.")
     return table
 
 

@@ -54,9 +54,7 @@ gift_parse() {  # gift_parse "$@": sets ARGS, OVERRIDES, DRY_RUN; changes to the
     [[ $override =~ ^[A-Za-z_][A-Za-z0-9_.]*= ]] || gift_fail "'$override' after -- is not a key=value override"
   done
   cd "$REPO"
-  if ((DRY_RUN)); then
-    gift_quote cd "$REPO"
-  fi
+  ((!DRY_RUN)) || gift_quote cd "$REPO"
 }
 
 gift_no_overrides() {  # for scripts that launch no runs
