@@ -1,11 +1,7 @@
-"""The figures of the result tables: a table's score against its trainable parameters, and training curves.
+"""The figures of the result tables: the PREFIX.png of every table (`plot`, which `tables.publish_or_error`
+calls), and the training curves of runs from their metrics.jsonl (`curves`; unfinished runs too, given --metric):
 
     python -m gift_experiment_utils.tables curves runs/toy/toy --out results/toy_curves
-
-`plot` draws the PREFIX.png of every table (`tables.publish`): Avg against trainable parameters (log scale),
-one labelled point per row, with the std over seeds of its average as error bar. `curves` plots train/loss and
-a validation metric against the step from each run's metrics.jsonl, one line per run, into PREFIX.png; runs
-that have not finished plot too, given --metric.
 """
 
 from __future__ import annotations
