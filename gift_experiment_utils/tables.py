@@ -6,19 +6,17 @@
         --columns AQuA gsm8k mawps SVAMP --percent-of total --scale 100 --out results/llama1_7b_math
     python -m gift_experiment_utils.tables curves runs/toy/toy --out results/toy_curves
 
-writes results/glue_base.md (Markdown), .csv and .png (average score against trainable parameters, log
-scale, one labelled point per row with the std over seeds of its average as error bar). Columns: one per
-value of `--col`, or, with `{}` in `--metric`, one per metric name that matches (one run holds every column:
-`test/{}/accuracy` makes a column of each eval set); `--columns` picks and orders them. Then `--group
-NAME=col,col` means (e.g. VTAB's Natural / Specialized / Structured), `Avg` (over all columns), `Params`
-(trainable parameters outside the head) and `Params %` (of the backbone without head; `--percent-of total`:
-of backbone + adapter, the convention of the LLM tables the paper copies its baselines from).
+writes results/glue_base.md (Markdown), .csv and .png (average score against trainable parameters; plots.py
+draws it, and the training `curves`). Columns: one per value of `--col`, or, with `{}` in `--metric`, one per
+metric name that matches (one run holds every column: `test/{}/accuracy` makes a column of each eval set);
+`--columns` picks and orders them. Then `--group NAME=col,col` means (e.g. VTAB's Natural / Specialized /
+Structured), `Avg` (over all columns), `Params` (trainable parameters outside the head) and `Params %` (of the
+backbone without head; `--percent-of total`: of backbone + adapter, the convention of the LLM tables the paper
+copies its baselines from).
 `--stat median` shows each cell's median over seeds [min, max] instead of mean ± std (the GLUE baselines
 of LoRA/VeRA report medians); `Avg` then averages the medians.
 `--metric auto` takes, per run, `test/<selection metric>` if the run has a test score, else
 `best_val/<selection metric>` (GLUE reports the best validation score).
-`curves` plots train/loss and a validation metric against the step from each run's metrics.jsonl, one
-line per run, into PREFIX.png.
 
 A cell averages the seeds of one experiment only. Rows are named by `--row` (default `method.name`) plus
 every config key that differs between runs those keys would otherwise put in one cell (another rank, another
@@ -46,13 +44,12 @@ from typing import Any
 
 import yaml
 
-from .tracking import SEED_KEY, flatten, identity, read_json, read_metrics, read_yaml
+from .tracking import SEED_KEY, flatten, identity, read_json, read_yaml
 
 # --percent-of: which results.json entry is the Params % column
 PERCENT_OF = {"backbone": "method_percent", "total": "method_percent_of_total"}
-MEMORY = "Peak mem (GB)"
-# a reference row's keys that are not columns or groups, and the column each one fills
-REFERENCE_KEYS = {"avg": "Avg", "params_percent": "Params %", "memory_gb": MEMORY}
+# a reference row's keys that are not columns or groups: the Avg, Params % and peak memory columns
+REFERENCE_KEYS = ("avg", "params_percent", "memory_gb")
 
 
 @dataclass
@@ -66,30 +63,26 @@ class RunResult:
             raise ValueError(f"{self.path}/config.yaml has no key {key!r}; pick --row/--col from its keys.")
         return self.config[key]
 
-    def metric(self, name: str) -> float | None:
-        metrics = self.results["metrics"]
-        if name == "auto":
-            selected = self.results["selection"]["metric"].removeprefix("val/")
-            name = f"test/{selected}" if f"test/{selected}" in metrics else f"best_val/{selected}"
-        return metrics.get(name)
-
     def scores(self, metric: str, column: str) -> dict[str, float]:
-        """{column: score}: `metric` in `column`; with `{}` in `metric`, every metric it matches, in the column
-        its `{}` part names (`test/{}/accuracy`: test/boolq/accuracy is column boolq)."""
+        """{column: score}: `metric` (or for "auto" test/ or best_val/ of the selection metric) in `column`; with
+        `{}` in `metric`, every metric it matches, in the column its `{}` part names (`test/{}/accuracy`:
+        test/boolq/accuracy is column boolq)."""
+        metrics = self.results["metrics"]
         if "{}" in metric:
             head, tail = metric.split("{}", 1)
             found = {
                 name[len(head) : len(name) - len(tail)]: value
-                for name, value in self.results["metrics"].items()
+                for name, value in metrics.items()
                 if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail)
             }
         else:
-            value = self.metric(metric)
-            found = {} if value is None else {column: value}
+            name = metric
+            if metric == "auto":
+                selected = self.results["selection"]["metric"].removeprefix("val/")
+                name = f"test/{selected}" if f"test/{selected}" in metrics else f"best_val/{selected}"
+            found = {} if metrics.get(name) is None else {column: metrics[name]}
         if not found:
-            raise ValueError(
-                f"{self.path}/results.json has no metric {metric!r}; it has {sorted(self.results['metrics'])}."
-            )
+            raise ValueError(f"{self.path}/results.json has no metric {metric!r}; it has {sorted(metrics)}.")
         return found
 
 
@@ -110,9 +103,6 @@ class Cell:
     def median(self) -> float:
         return median(self.values)
 
-    def summary(self, statistic: str) -> float:
-        return self.median if statistic == "median" else self.mean
-
     def text(self, statistic: str) -> str:
         """`85.00 ± 7.07` (mean ± std over seeds) or `85.00 [80.00, 90.00]` (median [min, max])."""
         if statistic == "median":
@@ -126,13 +116,13 @@ def collect(roots: Sequence[str | Path]) -> list[RunResult]:
     for root in roots:
         if not Path(root).is_dir():
             raise ValueError(f"{root} is not a folder; give folders that hold run folders (results.json).")
-        runs += [_run(results.parent) for results in sorted(Path(root).rglob("results.json"))]
+        runs += [read_run(results.parent) for results in sorted(Path(root).rglob("results.json"))]
     if not runs:
         raise ValueError(f"No finished runs (results.json) under {[str(r) for r in roots]}.")
     return runs
 
 
-def _run(folder: Path) -> RunResult:
+def read_run(folder: Path) -> RunResult:
     """The run in `folder`: its config.yaml, and results.json once it has finished."""
     if not (folder / "config.yaml").is_file():
         raise ValueError(
@@ -182,21 +172,24 @@ def _same_experiment(run: RunResult, col_key: str | None) -> dict[str, str]:
     return {k: json.dumps(v, sort_keys=True, default=str) for k, v in keys.items()}
 
 
+def _by_cell(runs: list[RunResult], row_keys: list[str], col_key: str | None) -> dict[tuple[str, str], list[RunResult]]:
+    """The runs of each (row label, column), in order."""
+    cells: dict[tuple[str, str], list[RunResult]] = defaultdict(list)
+    for run in runs:
+        cells[(row_label(run, row_keys), str(run.get(col_key)) if col_key else "score")].append(run)
+    return cells
+
+
 def distinguishing_keys(runs: list[RunResult], row_keys: list[str], col_key: str | None) -> list[str]:
     """The config keys, beyond `row_keys`, whose values differ between runs that would share a cell.
 
     A cell holds the seeds of one experiment and nothing else: runs labelled alike that differ in rank, epochs,
     target modules (anything but the seed) are separate rows, and these keys tell them apart.
     """
-    cells: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
-    for run in runs:
-        column = str(run.get(col_key)) if col_key else ""
-        cells[(row_label(run, row_keys), column)].append(_same_experiment(run, col_key))
     differ: set[str] = set()
-    for members in cells.values():
-        for key in set().union(*members):
-            if len({m.get(key) for m in members}) > 1:
-                differ.add(key)
+    for members in _by_cell(runs, row_keys, col_key).values():
+        experiments = [_same_experiment(run, col_key) for run in members]
+        differ |= {key for key in set().union(*experiments) if len({e.get(key) for e in experiments}) > 1}
     return sorted(differ - set(row_keys))
 
 
@@ -204,18 +197,17 @@ def seeds_by_cell(
     runs: list[RunResult], row_keys: list[str], col_key: str | None
 ) -> dict[tuple[str, str], list[RunResult]]:
     """The runs of each (row label, column), in order; the same experiment and seed twice is an error."""
-    cells: dict[tuple[str, str], list[RunResult]] = defaultdict(list)
-    seen: dict[tuple[str, str, Any], Path] = {}
-    for run in runs:
-        row, column = row_label(run, row_keys), str(run.get(col_key)) if col_key else "score"
-        seed = run.config.get(SEED_KEY)
-        if (row, column, seed) in seen:
-            raise ValueError(
-                f"{seen[(row, column, seed)]} and {run.path} are the same experiment with the same seed ({seed}); "
-                "a table counts each run once. Remove one of the folders, or pass roots that do not overlap."
-            )
-        seen[(row, column, seed)] = run.path
-        cells[(row, column)].append(run)
+    cells = _by_cell(runs, row_keys, col_key)
+    for members in cells.values():
+        seen: dict[Any, Path] = {}
+        for run in members:
+            seed = run.config.get(SEED_KEY)
+            if seed in seen:
+                raise ValueError(
+                    f"{seen[seed]} and {run.path} are the same experiment with the same seed ({seed}); "
+                    "a table counts each run once. Remove one of the folders, or pass roots that do not overlap."
+                )
+            seen[seed] = run.path
     return cells
 
 
@@ -226,11 +218,11 @@ class Table:
     groups: dict[str, list[str]]
     cells: dict[tuple[str, str], Cell]
     params: dict[str, list[tuple[float, float]]]  # row -> the distinct (count, percent) of its runs
-    scale: float
     row_keys: list[str] = field(default_factory=list)  # the config keys that tell the rows apart
     statistic: str = "mean"  # of a cell's seeds: "mean" (± std) or "median" (GLUE's LoRA/VeRA rows are medians)
     memory: dict[str, tuple[float, bool]] | None = None  # row -> (peak GB over its runs, measured on a CPU)
-    reference: dict[str, dict[str, float]] = field(default_factory=dict)  # label -> given numbers (the paper)
+    # label -> the given numbers (the paper's), keyed by column, group or REFERENCE_KEYS
+    reference: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def value(self, row: str, column: str) -> Cell | None:
         return self.cells.get((row, column))
@@ -240,7 +232,7 @@ class Table:
         if row in self.reference:
             return self.reference[row].get(column)
         cell = self.value(row, column)
-        return cell.summary(self.statistic) if cell else None
+        return getattr(cell, self.statistic) if cell else None
 
     def average(self, row: str, columns: list[str]) -> float | None:
         """Mean over `columns` of the per-column statistic; None unless every column has one."""
@@ -251,9 +243,8 @@ class Table:
         """Each group's mean, then Avg over every column; a reference row's own numbers where it gives them
         (the paper gives VTAB's group means, not its tasks)."""
         given = self.reference.get(row, {})
-        return {
-            name: given.get(name, self.average(row, cs)) for name, cs in (*self.groups.items(), ("Avg", self.columns))
-        }
+        groups = {name: given.get(name, self.average(row, columns)) for name, columns in self.groups.items()}
+        return {**groups, "Avg": given.get("avg", self.average(row, self.columns))}
 
     def seed_averages(self, row: str) -> list[float]:
         """The row's Avg seed by seed, over the seeds every column has (their std is the plot's error bar)."""
@@ -265,15 +256,13 @@ class Table:
 
     def add_reference(self, label: str, values: dict[str, float], *, source: str) -> None:
         """A row of given numbers (keys: columns, groups, avg, params_percent, memory_gb), shown below the runs."""
-        renamed = {REFERENCE_KEYS.get(key, key): value for key, value in values.items()}
-        allowed = {*self.columns, *self.groups, *REFERENCE_KEYS.values()}
-        unknown = sorted(set(renamed) - allowed)
-        if unknown:
+        allowed = {*self.columns, *self.groups, *REFERENCE_KEYS}
+        if unknown := sorted(set(values) - allowed):
             raise ValueError(
                 f"{source}: the paper's row names {unknown}, which are not columns of this table; "
-                f"use {sorted({*self.columns, *self.groups, *REFERENCE_KEYS})}."
+                f"use {sorted(allowed)}."
             )
-        self.reference[label] = renamed
+        self.reference[label] = dict(values)
 
     def rename(self, names: dict[str, str]) -> None:
         """Show columns and groups under other names (the paper's dataset titles); others keep theirs."""
@@ -314,7 +303,7 @@ def build_table(
         raise ValueError(f"--metric {metric!r} makes the columns from metric names; drop --col {col_key}.")
     row_keys = [*row_keys, *distinguishing_keys(runs, row_keys, col_key)]
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
-    params: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    params: dict[str, set[tuple[float, float]]] = defaultdict(set)
     peaks: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for (row, column), members in seeds_by_cell(runs, row_keys, col_key).items():
         for run in members:
@@ -322,9 +311,7 @@ def build_table(
                 if columns is None or name in columns:
                     cells[(row, name)].values.append(value * scale)
                     cells[(row, name)].seeds.append(run.config.get(SEED_KEY))
-            counted = (run.results["params"]["method"], _percent(run, percent_of))
-            if counted not in params[row]:
-                params[row].append(counted)
+            params[row].add((run.results["params"]["method"], _percent(run, percent_of)))
             if "peak_memory_mb" in run.results:
                 peaks[row].append(
                     (run.results["peak_memory_mb"] / 1024, run.results.get("peak_memory_kind") == "cpu_max_rss")
@@ -333,7 +320,7 @@ def build_table(
     found = sorted({c for _, c in cells})
     peak = {row: (max(gb for gb, _ in p), any(cpu for _, cpu in p)) for row, p in peaks.items()} if memory else None
     params_of = {r: sorted(p) for r, p in params.items()}
-    return Table(rows, columns or found, groups or {}, dict(cells), params_of, scale, row_keys, statistic, peak)
+    return Table(rows, columns or found, groups or {}, dict(cells), params_of, row_keys, statistic, peak)
 
 
 def _percent(run: RunResult, percent_of: str) -> float:
@@ -349,10 +336,8 @@ def _format_count(count: float) -> str:
 
 def _params_text(values: list[tuple[float, float]]) -> tuple[str, str]:
     """Count and percent of a row; a range where its columns differ (never a mean no run has)."""
-    (low, low_percent), (high, high_percent) = values[0], values[-1]
-    if len(values) == 1:
-        return _format_count(low), f"{low_percent:.4f}"
-    return f"{_format_count(low)}–{_format_count(high)}", f"{low_percent:.4f}–{high_percent:.4f}"
+    ends = values[:1] if len(values) == 1 else [values[0], values[-1]]
+    return "–".join(_format_count(count) for count, _ in ends), "–".join(f"{percent:.4f}" for _, percent in ends)
 
 
 def _number(value: float | None, digits: int = 2) -> str:
@@ -360,21 +345,19 @@ def _number(value: float | None, digits: int = 2) -> str:
 
 
 def _records(table: Table) -> list[list[str]]:
-    memory = [MEMORY] if table.memory is not None else []
+    memory = ["Peak mem (GB)"] if table.memory is not None else []
     lines = [["Method", "Params", "Params %", *memory, *table.columns, *table.groups, "Avg"]]
-    for row in table.rows:
-        line = [row, *_params_text(table.params[row])]
-        if table.memory is not None:
-            gb, cpu = table.memory.get(row, (None, False))
-            line.append(_number(gb, 3) + ("*" if cpu else ""))
+    for row in [*table.rows, *table.reference]:
+        given = table.reference.get(row)
+        if given is None:
+            gb, cpu = (table.memory or {}).get(row, (None, False))
+            line = [row, *_params_text(table.params[row]), _number(gb, 3) + ("*" if cpu else "")]
+        else:
+            line = [f"{row} (paper)", "", _number(given.get("params_percent"), 4), _number(given.get("memory_gb"), 3)]
+        line = line[: 3 + len(memory)]  # the memory column only where the table has one
         for column in table.columns:
             cell = table.value(row, column)
-            line.append(cell.text(table.statistic) if cell else "—")
-        lines.append(line + [_number(v) for v in table.averages(row).values()])
-    for row, given in table.reference.items():
-        line = [f"{row} (paper)", "", _number(given.get("Params %"), 4)]
-        line += [_number(given.get(MEMORY), 3)] if memory else []
-        line += [_number(table.score(row, c)) for c in table.columns]
+            line.append(cell.text(table.statistic) if cell else _number(table.score(row, column)))
         lines.append(line + [_number(v) for v in table.averages(row).values()])
     return lines
 
@@ -401,8 +384,8 @@ def to_csv(table: Table) -> str:
     for row in [*table.rows, *table.reference]:
         given = table.reference.get(row)
         if given is not None:
-            lead = [f"{row} (paper)", "", given.get("Params %", "")]
-            tail = [given.get(MEMORY, "")] if memory else []
+            lead = [f"{row} (paper)", "", given.get("params_percent", "")]
+            tail = [given.get("memory_gb", "")] if memory else []
         else:
             count, percent = table.params[row][-1]
             lead = [row, int(count), percent]
@@ -419,56 +402,6 @@ def to_csv(table: Table) -> str:
     return buffer.getvalue()
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot(table: Table, path: Path, *, title: str) -> None:
-    """Avg against trainable parameters (log x), one labelled point per row, error bar: std over seeds of Avg."""
-    plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(6, 4))
-    for row in table.rows:
-        average = table.average(row, table.columns)
-        count = table.params[row][-1][0]
-        if average is None or count <= 0:
-            continue
-        per_seed = table.seed_averages(row)
-        spread = stdev(per_seed) if len(per_seed) > 1 else 0.0
-        axes.errorbar(count, average, yerr=spread, fmt="o", capsize=3)
-        axes.annotate(row, (count, average), textcoords="offset points", xytext=(5, 4), fontsize=8)
-    axes.set_xscale("log")
-    axes.set_xlabel("trainable parameters (head excluded, log scale)")
-    axes.set_ylabel("average score (error bar: std over seeds)")
-    axes.set_title(title)
-    axes.grid(True, which="both", alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=150)
-    plt.close(figure)
-
-
-def write(table: Table, prefix: str | Path, *, title: str) -> list[Path]:
-    prefix = Path(prefix)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    paths = [Path(f"{prefix}.md"), Path(f"{prefix}.csv"), Path(f"{prefix}.png")]
-    paths[0].write_text(f"## {title}\n\n" + to_markdown(table))
-    paths[1].write_text(to_csv(table))
-    plot(table, paths[2], title=title)
-    return paths
-
-
-def publish(table: Table, prefix: str | Path, *, title: str | None = None) -> int:
-    """Write PREFIX.md, .csv and .png, print the Markdown and what was written; the exit status of a table CLI."""
-    paths = write(table, prefix, title=title or Path(prefix).name)
-    print(to_markdown(table), end="")
-    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
-    return 0
-
-
 def sweep_table_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """The arguments every table-from-sweeps command shares: the sweep files, --out, --title, --overrides."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
@@ -482,74 +415,79 @@ def sweep_table_parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def publish_or_error(build: Callable[[], Table], prefix: str | Path, *, title: str | None = None) -> int:
-    """Build the table and publish it; a user error is one line and exit status 2."""
+    """Build the table, write PREFIX.md, .csv and .png (title: the prefix's name), print the Markdown and what
+    was written; the exit status of a table command: a user error is one line and exit status 2."""
+    from .plots import plot  # plots imports this module
+
     try:
         table = build()
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return publish(table, prefix, title=title)
+    title = title or Path(prefix).name
+    paths = [Path(f"{prefix}{suffix}") for suffix in (".md", ".csv", ".png")]
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    paths[0].write_text(f"## {title}\n\n" + to_markdown(table))
+    paths[1].write_text(to_csv(table))
+    plot(table, paths[2], title=title)
+    print(to_markdown(table), end="")
+    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
 
 
 def read_paper(config: str | Path) -> tuple[str, dict[str, float]] | None:
     """(row name, numbers) of an experiment config's `# paper: {row: NAME, key: value, ...}` header line;
     None when it has none (a row the paper does not have)."""
     for number, line in enumerate(Path(config).read_text().splitlines(), 1):
-        found = re.match(r"#\s*paper:\s*(\{.*\})\s*$", line)
-        if not found:
-            continue
-        try:
-            values = yaml.safe_load(found.group(1))
-        except yaml.YAMLError as error:
-            raise ValueError(f"{config} line {number}: the paper's row is not a YAML mapping ({error}).") from error
-        label = values.pop("row", None)
-        if not isinstance(label, str) or not all(isinstance(v, (int, float)) for v in values.values()):
-            raise ValueError(
-                f"{config} line {number}: write the paper's row as {{row: NAME, column: number, ...}}, got {line!r}."
-            )
-        return label, values
+        if found := re.match(r"#\s*paper:\s*(\{.*\})\s*$", line):
+            try:
+                values = yaml.safe_load(found.group(1))
+            except yaml.YAMLError as error:
+                raise ValueError(f"{config} line {number}: the paper's row is not a YAML mapping ({error}).") from error
+            label = values.pop("row", None)
+            if not isinstance(label, str) or not all(isinstance(v, (int, float)) for v in values.values()):
+                raise ValueError(
+                    f"{config} line {number}: write the paper's row as {{row: NAME, column: number, ...}}, "
+                    f"got {line!r}."
+                )
+            return label, values
     return None
 
 
-def curves(folders: Sequence[str | Path], path: Path, *, metric: str | None, title: str) -> None:
-    """train/loss and `metric` (default: the runs' selection metric) against the step, one line per run."""
-    runs = [_run(file.parent) for folder in folders for file in sorted(Path(folder).rglob("metrics.jsonl"))]
-    if not runs:
-        raise ValueError(f"No run folders (metrics.jsonl) under {[str(f) for f in folders]}.")
-    metric = metric or next((r.results["selection"]["metric"] for r in runs if "selection" in r.results), None)
-    if metric is None:
-        raise ValueError("No run has finished, so no results.json names the selection metric; give --metric val/NAME.")
-    keys = ["method.name", *distinguishing_keys(runs, ["method.name"], None)]
-    plt = _pyplot()
-    figure, panels = plt.subplots(1, 2, figsize=(10, 4 + 0.15 * len(runs)), layout="constrained")
-    for (row, _), members in seeds_by_cell(runs, keys, None).items():
-        for run in members:
-            rows = read_metrics(run.path / "metrics.jsonl")
-            for axes, name in zip(panels, ("train/loss", metric)):
-                logged = [r for r in rows if name in r]
-                label = f"{row} seed={run.config.get(SEED_KEY)}"
-                axes.plot([r["step"] for r in logged], [r[name] for r in logged], marker=".", label=label)
-    for axes, name in zip(panels, ("train/loss", metric)):
-        axes.set(xlabel="step (optimizer updates)", ylabel=name)
-        axes.grid(True, alpha=0.3)
-    figure.legend(*panels[0].get_legend_handles_labels(), loc="outside lower center", fontsize=7)
-    figure.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=150)
-    plt.close(figure)
-
-
-def _groups(specs: list[str]) -> dict[str, list[str]]:
+def _table_of_roots(args: argparse.Namespace) -> Table:
+    """The table of the command line; --group and --columns must name columns that runs have."""
+    runs = collect(args.roots)
     groups = {}
-    for spec in specs:
+    for spec in args.group:
         name, sep, columns = spec.partition("=")
         if not sep or not columns:
             raise ValueError(f"--group {spec!r} is not NAME=col1,col2,...")
         groups[name] = columns.split(",")
-    return groups
+    table = build_table(
+        runs,
+        row_keys=args.row or ["method.name"],
+        col_key=args.col,
+        metric=args.metric,
+        scale=args.scale,
+        groups=groups,
+        statistic=args.stat,
+        columns=args.columns,
+        percent_of=args.percent_of,
+    )
+    if unknown := sorted({c for cs in groups.values() for c in cs} - set(table.columns)):
+        raise ValueError(f"--group names columns {unknown} that no run has; columns are {table.columns}.")
+    found = {column for _, column in table.cells}
+    if missing := sorted(set(args.columns or ()) - found):
+        raise ValueError(f"--columns names {missing}, which no run has; columns are {sorted(found)}.")
+    return table
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["curves"]:
+        from .plots import curves_main  # plots imports this module
+
+        return curves_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m gift_experiment_utils.tables", description=__doc__.split("\n\n")[0]
     )
@@ -573,59 +511,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--stat", choices=["mean", "median"], default="mean", help="per cell: mean ± std over seeds, or the median"
     )
     parser.add_argument("--title", default=None)
-    return parser.parse_args(argv)
-
-
-def _curves_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m gift_experiment_utils.tables curves", description="Loss and metric curves from metrics.jsonl."
-    )
-    parser.add_argument("folders", nargs="+", help="a run folder, or a folder of run folders (an experiment)")
-    parser.add_argument("--metric", help="the validation metric to plot (default: the runs' selection metric)")
-    parser.add_argument("--out", required=True, help="output prefix: writes PREFIX.png")
-    parser.add_argument("--title", default=None)
     args = parser.parse_args(argv)
-    path = Path(f"{args.out}.png")
-    try:
-        curves(args.folders, path, metric=args.metric, title=args.title or Path(args.out).name)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {path}", file=sys.stderr)
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["curves"]:
-        return _curves_main(argv[1:])
-    args = parse_args(argv)
-    try:
-        runs = collect(args.roots)
-        groups = _groups(args.group)
-        table = build_table(
-            runs,
-            row_keys=args.row or ["method.name"],
-            col_key=args.col,
-            metric=args.metric,
-            scale=args.scale,
-            groups=groups,
-            statistic=args.stat,
-            columns=args.columns,
-            percent_of=args.percent_of,
-        )
-        unknown = sorted({c for cs in groups.values() for c in cs} - set(table.columns))
-        if unknown:
-            raise ValueError(f"--group names columns {unknown} that no run has; columns are {table.columns}.")
-        found = {column for _, column in table.cells}
-        if args.columns and set(args.columns) - found:
-            raise ValueError(
-                f"--columns names {sorted(set(args.columns) - found)}, which no run has; columns are {sorted(found)}."
-            )
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return publish(table, args.out, title=args.title)
+    return publish_or_error(lambda: _table_of_roots(args), args.out, title=args.title)
 
 
 if __name__ == "__main__":

@@ -54,9 +54,7 @@ gift_parse() {  # gift_parse "$@": sets ARGS, OVERRIDES, DRY_RUN; changes to the
     [[ $override =~ ^[A-Za-z_][A-Za-z0-9_.]*= ]] || gift_fail "'$override' after -- is not a key=value override"
   done
   cd "$REPO"
-  if ((DRY_RUN)); then
-    gift_quote cd "$REPO"
-  fi
+  ((!DRY_RUN)) || gift_quote cd "$REPO"
 }
 
 gift_no_overrides() {  # for scripts that launch no runs
@@ -109,6 +107,21 @@ gift_launch() {  # gift_launch CONFIG [key=value ...]: one run through accelerat
     --config "$1" "${@:2}" "${OVERRIDES[@]}"
 }
 
+gift_seed_runs() {  # gift_seed_runs [key=value ...]: one run of CONFIG per seed of SEEDS, with those keys
+  local seed
+  for seed in "${SEEDS[@]}"; do
+    gift_launch "$CONFIG" "$@" "experiment.seed=$seed"
+  done
+}
+
+gift_lm_runs() {  # gift_lm_runs TASK "DEFAULT SEEDS": BACKBONE ROW [SEED ...] of ARGS, one run per seed of
+  # configs/language_modeling/BACKBONE/TASK_ROW.yaml
+  ((${#ARGS[@]} >= 2)) || gift_fail "give BACKBONE and ROW"
+  gift_config "configs/language_modeling/${ARGS[0]}/$1_${ARGS[1]}.yaml"
+  gift_seeds "$2" "${ARGS[@]:2}"
+  gift_seed_runs
+}
+
 gift_sweep() {  # gift_sweep SWEEP: its search (skipping finished runs), the selection and the final seeds
   gift_accelerate
   local launcher
@@ -117,23 +130,22 @@ gift_sweep() {  # gift_sweep SWEEP: its search (skipping finished runs), the sel
   gift_run "$PYTHON" -m gift_experiment_utils.sweep select "$1" --run --launcher "$launcher" "${OVERRIDES[@]}"
 }
 
-gift_table_overrides() {  # TABLE_OVERRIDES: `--overrides ...` for a table of sweeps run with overrides
-  TABLE_OVERRIDES=()
-  ((${#OVERRIDES[@]} == 0)) || TABLE_OVERRIDES=(--overrides "${OVERRIDES[@]}")
+gift_table() {  # gift_table MODULE OUT ARG ...: the table of sweeps (ARGs) into OUT.{md,csv,png}
+  local out=$2 overrides=()
+  if ((${#OVERRIDES[@]})); then  # the sweeps ran with them; a smoke run does not overwrite the real table
+    out+="-overridden"
+    overrides=(--overrides "${OVERRIDES[@]}")
+  fi
+  gift_run "$PYTHON" -m "$1" "${@:3}" --out "$out" "${overrides[@]}"
 }
 
 gift_vision_table() {  # gift_vision_table BENCHMARK METHOD...: the table of those sweeps (default: the paper's rows)
-  local benchmark=$1 method out
+  local benchmark=$1 method sweeps=()
   shift
-  local methods=("$@") sweeps=()
-  ((${#methods[@]})) || methods=(vpt bitfit lora gift)
-  for method in "${methods[@]}"; do
+  (($#)) || set -- vpt bitfit lora gift
+  for method in "$@"; do
     gift_config "configs/vision/$benchmark/sweeps/${benchmark}_$method.yaml"
     sweeps+=("$CONFIG")
   done
-  out="results/vision/$benchmark"
-  ((${#OVERRIDES[@]} == 0)) || out+="-overridden"  # a smoke run does not overwrite the real table
-  gift_table_overrides
-  gift_run "$PYTHON" -m gift_experiment_utils.domains.vision.results "${sweeps[@]}" --paper --out "$out" \
-    "${TABLE_OVERRIDES[@]}"
+  gift_table gift_experiment_utils.domains.vision.results "results/vision/$benchmark" "${sweeps[@]}" --paper
 }

@@ -52,26 +52,21 @@ clone() {  # clone once per run, record the commit for provenance
   [[ -z ${CLONED[$2]:-} ]] || return 0
   CLONED[$2]=1
   gift_run git clone --quiet --depth=1 "$url" "$dest"
-  if ((!DRY_RUN)); then
-    echo "$url $(git -C "$dest" rev-parse HEAD)" >> "$ROOT/SOURCES.txt"
-  fi
+  ((DRY_RUN)) || echo "$url $(git -C "$dest" rev-parse HEAD)" >> "$ROOT/SOURCES.txt"
 }
 
-ADAPTER_SETS=(boolq piqa social_i_qa hellaswag winogrande ARC-Easy ARC-Challenge openbookqa
-              MultiArith gsm8k SVAMP mawps AddSub AQuA SingleEq)
-for name in "${ADAPTER_SETS[@]}"; do
-  if ! have "$name/test.json"; then
-    clone https://github.com/aryamanarora/LLM-Adapters.git LLM-Adapters
-    gift_run mkdir -p "$ROOT/$name"
-    gift_run cp "$WORK/LLM-Adapters/dataset/$name/test.json" "$ROOT/$name/test.json"
-  fi
+from_adapters() {  # from_adapters FILE TARGET: FILE of the LLM-Adapters clone to ROOT/TARGET, unless present
+  have "$2" && return 0
+  clone https://github.com/aryamanarora/LLM-Adapters.git LLM-Adapters
+  gift_run mkdir -p "$ROOT/${2%/*}"
+  gift_run cp "$WORK/LLM-Adapters/$1" "$ROOT/$2"
+}
+for name in boolq piqa social_i_qa hellaswag winogrande ARC-Easy ARC-Challenge openbookqa \
+            MultiArith gsm8k SVAMP mawps AddSub AQuA SingleEq; do
+  from_adapters "dataset/$name/test.json" "$name/test.json"
 done
 for name in commonsense_170k math_10k alpaca_data_cleaned; do
-  if ! have "$name/train.json"; then
-    clone https://github.com/aryamanarora/LLM-Adapters.git LLM-Adapters
-    gift_run mkdir -p "$ROOT/$name"
-    gift_run cp "$WORK/LLM-Adapters/ft-training_set/$name.json" "$ROOT/$name/train.json"
-  fi
+  from_adapters "ft-training_set/$name.json" "$name/train.json"
 done
 if ! have ultrafeedback/train.json; then
   clone https://github.com/frankaging/ultrafeedback-dataset.git ultrafeedback-dataset

@@ -12,10 +12,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../_lib.sh"
 gift_parse "$@"
-((${#ARGS[@]} >= 2)) || gift_fail "give BACKBONE and ROW"
-gift_config "configs/language_modeling/${ARGS[0]}/alpaca_${ARGS[1]}.yaml"
-gift_seeds "42" "${ARGS[@]:2}"
-
-for seed in "${SEEDS[@]}"; do
-  gift_launch "$CONFIG" "experiment.seed=$seed"
-done
+gift_lm_runs alpaca "42"

@@ -31,11 +31,8 @@ for i in "${!sweeps[@]}"; do
   [[ -f ${sweeps[i]} ]] || gift_fail "no sweep file ${sweeps[i]} (backbone '$backbone', tasks '${tasks[*]}')"
   sweeps[i]="$REPO/${sweeps[i]}"
 done
-out="results/glue/roberta-$backbone-$group"
-((${#OVERRIDES[@]} == 0)) || out+="-overridden"  # a smoke run does not overwrite the real table
-gift_table_overrides
 
 for sweep in "${sweeps[@]}"; do
   gift_sweep "$sweep"
 done
-gift_run "$PYTHON" -m gift_experiment_utils.domains.glue.results "${sweeps[@]}" --out "$out" "${TABLE_OVERRIDES[@]}"
+gift_table gift_experiment_utils.domains.glue.results "results/glue/roberta-$backbone-$group" "${sweeps[@]}"

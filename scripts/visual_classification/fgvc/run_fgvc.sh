@@ -17,7 +17,5 @@ gift_seeds 42 "${ARGS[@]:1}"
 datasets=${DATASETS:-$("$PYTHON" -c 'from gift_experiment_utils.domains.vision.fgvc import FGVC_DATASETS; print(*FGVC_DATASETS)')}
 
 for dataset in $datasets; do
-  for seed in "${SEEDS[@]}"; do
-    gift_launch "$CONFIG" "task.dataset=$dataset" "experiment.seed=$seed"
-  done
+  gift_seed_runs "task.dataset=$dataset"
 done

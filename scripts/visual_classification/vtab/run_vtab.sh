@@ -17,7 +17,5 @@ gift_seeds 42 "${ARGS[@]:1}"
 tasks=${TASKS:-$("$PYTHON" -c 'from gift_experiment_utils.domains.vision.vtab import VTAB_TASKS; print(*VTAB_TASKS)')}
 
 for task in $tasks; do
-  for seed in "${SEEDS[@]}"; do
-    gift_launch "$CONFIG" "task.name=$task" task.protocol=final "experiment.seed=$seed"
-  done
+  gift_seed_runs "task.name=$task" task.protocol=final
 done
