@@ -6,6 +6,7 @@ Timings are never asserted: they belong in BENCHMARKS.md, not in a test on a sha
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -98,7 +99,8 @@ def test_targets_command_reports_every_target(tmp_path, capsys):
 def test_gpu_script_runs_on_the_cpu_at_a_tiny_size(tmp_path):
     flags = "--size tiny --device cpu --length 16 --rank 4 --warmup 1 --steps 1 --in-process"
     command = ["bash", "benchmarks/gpu.sh", *flags.split(), "--output", str(tmp_path / "gpu.json")]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "PYTHON": sys.executable}  # the interpreter running the tests, with or without .venv
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((tmp_path / "gpu.json").read_text())
     assert list(summary["variants"]) == list(gpu_throughput.GPU_VARIANTS)
