@@ -40,7 +40,7 @@ from ...task import Splits, Task, TaskModel
 from .answers import SCORERS, gold_problem, scorers_like
 from .arithmetic import ArithmeticConfig, make_splits
 from .formats import FORMATS, data_root, read_eval_file, read_records
-from .generation import GENERATION_PRESETS, decode_new_tokens, generate, generation_config, stop_token_ids
+from .generation import GENERATION_PRESETS, generate, generation_config, stop_token_ids
 from .prompts import PROMPTS, TARGETS, Record
 from .specs import LM_TASKS, LMTaskSpec, set_name
 from .tokenization import (
@@ -334,7 +334,8 @@ class LanguageModelingTask(Task):
     def eval_step(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor | list]:
         max_total = None if self.task_config.max_new_tokens else self.spec.max_total_length
         new_tokens = generate(model, batch, self.generation, max_length=max_total)
-        return {"index": batch["index"], "generation": decode_new_tokens(self.tokenizer, new_tokens)}
+        generations = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        return {"index": batch["index"], "generation": generations}
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, loader: Any, split: str, gather: Callable[[Any], Any]) -> dict[str, float]:
