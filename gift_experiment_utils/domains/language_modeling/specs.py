@@ -15,6 +15,7 @@ Adding a task is adding a row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .formats import COMMONSENSE_SETS, MATH_SETS
@@ -36,7 +37,7 @@ class LMTaskSpec:
     held_out_as_val: bool = False  # generated data: the held-out problems are the validation split
 
 
-def _tests(names: tuple[str, ...]) -> tuple[str, ...]:
+def _tests(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(f"{name}/test.json" for name in names)
 
 

@@ -36,6 +36,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from gift.io import atomic_write
+
 from ...task import Splits, Task, TaskModel
 from .answers import SCORERS, gold_problem, scorers_like
 from .arithmetic import ArithmeticConfig, make_splits
@@ -147,30 +149,19 @@ class LanguageModelingConfig:
         self.arithmetic.validate()
 
 
-class TrainSet(torch.utils.data.Dataset):
-    """Training records, tokenised when read (a fast tokenizer takes well under a millisecond each)."""
+class RecordSet(torch.utils.data.Dataset):
+    """Records, tokenised when read (a fast tokenizer takes well under a millisecond each). Evaluation items
+    (`indexed`) carry their index, so that scoring never depends on the order of gathering."""
 
-    def __init__(self, records: list[Record], encode: Callable[[Record], Encoded]) -> None:
-        self.records, self.encode = records, encode
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> Encoded:
-        return self.encode(self.records[index])
-
-
-class PromptSet(torch.utils.data.Dataset):
-    """Evaluation prompts; items carry their index so that scoring never depends on the order of gathering."""
-
-    def __init__(self, records: list[Record], encode: Callable[[Record], list[int]]) -> None:
-        self.records, self.encode = records, encode
+    def __init__(self, records: list[Record], encode: Callable[[Record], Any], *, indexed: bool = False) -> None:
+        self.records, self.encode, self.indexed = records, encode, indexed
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return {"index": index, "prompt_ids": self.encode(self.records[index])}
+    def __getitem__(self, index: int) -> Any:
+        encoded = self.encode(self.records[index])
+        return {"index": index, "prompt_ids": encoded} if self.indexed else encoded
 
 
 class LanguageModelingTask(Task):
@@ -243,12 +234,11 @@ class LanguageModelingTask(Task):
         test: list[Record] = []
         for path in spec.test:
             if cfg.eval_sets is None or set_name(path) in cfg.eval_sets:
-                records = read_records(root, path)
-                test += records[: cfg.max_eval_per_set] if cfg.max_eval_per_set else records
+                test += read_records(root, path)[: cfg.max_eval_per_set or None]
         for extra in cfg.eval_files:
             fmt, records = read_eval_file(Path(extra.path), name=extra.name, fmt=extra.format)
             self.file_scorers[str(Path(extra.path))] = self._file_scorer(extra, fmt)
-            test += records[: cfg.max_eval_per_set] if cfg.max_eval_per_set else records
+            test += records[: cfg.max_eval_per_set or None]
         return train, val, test
 
     def _file_scorer(self, extra: EvalFile, fmt: str) -> str | None:
@@ -283,9 +273,9 @@ class LanguageModelingTask(Task):
         self.eval_records = {"val": val, "test": test}
         self.truncation = None if self.config.eval.only else self.check_truncation(train)
         return Splits(
-            train=TrainSet(train, self.encode_train),
-            val=PromptSet(val, self.encode_eval) if val else None,
-            test=PromptSet(test, self.encode_eval) if test else None,
+            train=RecordSet(train, self.encode_train),
+            val=RecordSet(val, self.encode_eval, indexed=True) if val else None,
+            test=RecordSet(test, self.encode_eval, indexed=True) if test else None,
         )
 
     def collate(self, examples: list[Any], split: str) -> dict[str, Any]:
@@ -440,9 +430,8 @@ class LanguageModelingTask(Task):
         if not _is_main_process():
             return None
         name = f"{split}_eval{self.evaluations[split]}"
-        folder = self.output_folder("predictions")
-        path = folder / f"{name}.jsonl"
-        _write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        path = self.output_folder("predictions") / f"{name}.jsonl"
+        atomic_write(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
         free = [r for r in rows if self.scorer_of(r["file"]) is None]
         if free:
             generator = self.task_config.generator_name or Path(self.run_folder).name
@@ -455,8 +444,8 @@ class LanguageModelingTask(Task):
                 }
                 for r in free
             ]
-            alpaca_eval = self.output_folder("alpaca_eval")
-            _write_text(alpaca_eval / f"{name}.json", json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
+            alpaca_eval = self.output_folder("alpaca_eval") / f"{name}.json"
+            atomic_write(alpaca_eval, (json.dumps(outputs, indent=2, ensure_ascii=False) + "\n").encode())
         return path
 
 
@@ -477,9 +466,3 @@ def _is_main_process() -> bool:
 def _where(record: Record, index: int) -> str:
     """ "gsm8k_main/train.json row 17"; a generated example (no file): "arithmetic example 17"."""
     return f"{record.file} row {record.row}" if record.file else f"{record.source} example {index}"
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
