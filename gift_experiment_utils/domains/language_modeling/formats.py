@@ -166,11 +166,6 @@ def _records(rows: list[dict[str, Any]], fmt: str, path: Path, *, source: str, f
 
 
 # ---------------------------------------------------------------------------------------------- extra eval files
-def known_formats() -> str:
-    """ "llm_adapters (instruction, input, output, answer), alpaca (instruction, output), ..." for error messages."""
-    return ", ".join(f"{name} ({', '.join(fmt.fields)})" for name, fmt in FORMATS.items())
-
-
 def detect_format(rows: list[Any], path: Path) -> str:
     """The format of a file: the one with the most fields among those whose fields every row has (an LLM-Adapters
     row also has Alpaca's fields). No format, or two equally specific ones, is an error naming the known formats."""
@@ -182,8 +177,10 @@ def detect_format(rows: list[Any], path: Path) -> str:
     best = [name for name in fitting if len(FORMATS[name].fields) == most]
     if len(best) != 1:
         found = f"fits {best} equally" if best else f"is in no known format (every row has {sorted(fields)})"
+        # "llm_adapters (instruction, input, output, answer), alpaca (instruction, output), ..."
+        known = ", ".join(f"{name} ({', '.join(fmt.fields)})" for name, fmt in FORMATS.items())
         raise ValueError(
-            f"{path} {found}. Known formats and the fields each row needs: {known_formats()}. Convert the file, or "
+            f"{path} {found}. Known formats and the fields each row needs: {known}. Convert the file, or "
             "name its format: task.eval_files=[{path: FILE, format: NAME}]."
         )
     return best[0]

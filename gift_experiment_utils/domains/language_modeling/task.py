@@ -149,21 +149,6 @@ class LanguageModelingConfig:
         self.arithmetic.validate()
 
 
-class RecordSet(torch.utils.data.Dataset):
-    """Records, tokenised when read (a fast tokenizer takes well under a millisecond each). Evaluation items
-    (`indexed`) carry their index, so that scoring never depends on the order of gathering."""
-
-    def __init__(self, records: list[Record], encode: Callable[[Record], Any], *, indexed: bool = False) -> None:
-        self.records, self.encode, self.indexed = records, encode, indexed
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> Any:
-        encoded = self.encode(self.records[index])
-        return {"index": index, "prompt_ids": encoded} if self.indexed else encoded
-
-
 class LanguageModelingTask(Task):
     Config = LanguageModelingConfig
     selection_metric = "accuracy"  # mean accuracy over the split's eval sets
@@ -223,8 +208,7 @@ class LanguageModelingTask(Task):
         """(train, val, test) records of the row, test sets filtered and capped as configured."""
         cfg, spec = self.task_config, self.spec
         if spec.train == "generated:arithmetic":
-            train, held_out = make_splits(cfg.arithmetic)
-            return (train, held_out, []) if spec.held_out_as_val else (train, [], held_out)
+            return (*make_splits(cfg.arithmetic), [])  # the held-out problems are the validation split
         root = self.data_root()
         skip_train = self.config.eval.only and not spec.val_from_train_tail  # nothing trains on it
         train = [] if skip_train else read_records(root, spec.train)
@@ -272,17 +256,15 @@ class LanguageModelingTask(Task):
         train, val, test = self.records()
         self.eval_records = {"val": val, "test": test}
         self.truncation = None if self.config.eval.only else self.check_truncation(train)
-        return Splits(
-            train=RecordSet(train, self.encode_train),
-            val=RecordSet(val, self.encode_eval, indexed=True) if val else None,
-            test=RecordSet(test, self.encode_eval, indexed=True) if test else None,
-        )
+        # evaluation items carry their index, so that scoring never depends on the order of gathering
+        return Splits(train=train, val=list(enumerate(val)) or None, test=list(enumerate(test)) or None)
 
     def collate(self, examples: list[Any], split: str) -> dict[str, Any]:
+        """Records tokenised as they are batched (a fast tokenizer takes well under a millisecond each)."""
         if split == "train":
-            return collate_train(examples, pad_id(self.tokenizer))
-        batch = collate_prompts([e["prompt_ids"] for e in examples], pad_id(self.tokenizer))
-        batch["index"] = torch.tensor([e["index"] for e in examples], dtype=torch.long)
+            return collate_train([self.encode_train(record) for record in examples], pad_id(self.tokenizer))
+        batch = collate_prompts([self.encode_eval(record) for _, record in examples], pad_id(self.tokenizer))
+        batch["index"] = torch.tensor([index for index, _ in examples], dtype=torch.long)
         return batch
 
     def check_truncation(self, records: list[Record]) -> Truncation:
