@@ -30,6 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -156,8 +157,6 @@ class LanguageModelingTask(Task):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self.spec: LMTaskSpec = LM_TASKS[self.task_config.name]
-        self._tokenizer: Any = None
-        self._generation: Any = None
         self.eval_records: dict[str, list[Record]] = {}
         self.file_scorers: dict[str, str | None] = {}  # extra eval file (as given) -> its scorer (None: generations)
         self.evaluations: Counter[str] = Counter()  # evaluations of each split so far (names output files)
@@ -172,13 +171,11 @@ class LanguageModelingTask(Task):
         return self.task_config.name
 
     # ------------------------------------------------------------------ text
-    @property
+    @cached_property
     def tokenizer(self) -> Any:
-        if self._tokenizer is None:
-            from .backbone import load_tokenizer
+        from .backbone import load_tokenizer
 
-            self._tokenizer = load_tokenizer(self.task_config.tokenizer or self.config.model.name)
-        return self._tokenizer
+        return load_tokenizer(self.task_config.tokenizer or self.config.model.name)
 
     def prompt(self, record: Record) -> str:
         text = PROMPTS[self.spec.prompt](record)
@@ -291,17 +288,15 @@ class LanguageModelingTask(Task):
         return causal_lm_loss(model, batch)
 
     # ------------------------------------------------------------------ evaluation
-    @property
+    @cached_property
     def generation(self) -> Any:
-        if self._generation is None:
-            cfg, tokenizer = self.task_config, self.tokenizer
-            self._generation = generation_config(
-                cfg.generation or self.spec.generation,
-                max_new_tokens=cfg.max_new_tokens or self.spec.max_new_tokens,
-                pad_token_id=pad_id(tokenizer),
-                eos_token_ids=stop_token_ids(tokenizer, cfg.stop_tokens),
-            )
-        return self._generation
+        cfg, tokenizer = self.task_config, self.tokenizer
+        return generation_config(
+            cfg.generation or self.spec.generation,
+            max_new_tokens=cfg.max_new_tokens or self.spec.max_new_tokens,
+            pad_token_id=pad_id(tokenizer),
+            eos_token_ids=stop_token_ids(tokenizer, cfg.stop_tokens),
+        )
 
     def eval_step(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor | list]:
         max_total = None if self.task_config.max_new_tokens else self.spec.max_total_length
