@@ -212,7 +212,7 @@ def arithmetic_record():
 
 def test_task_counts_and_warns_cut_training_answers(bpe_tokenizer, tmp_path: Path, task_warnings) -> None:
     lm = task(tmp_path, ["task.name=arithmetic", "task.prompt_format=plain", "task.max_length=79"])
-    lm._tokenizer = bpe_tokenizer
+    lm.tokenizer = bpe_tokenizer
     lm.build_datasets()
     train = lm.records()[0]
     expected = [

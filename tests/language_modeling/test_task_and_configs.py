@@ -60,7 +60,7 @@ def test_task_scorer_must_read_the_row_gold_answers() -> None:
 
 def test_chat_prompt_wraps_the_template(smollm2_tokenizer) -> None:
     lm = task(["task.prompt_format=chat"])
-    lm._tokenizer = smollm2_tokenizer
+    lm.tokenizer = smollm2_tokenizer
     record = lm.records()[0][0]
     prompt = lm.prompt(record)
     assert prompt.startswith("<|im_start|>system") and prompt.endswith("<|im_start|>assistant\n")

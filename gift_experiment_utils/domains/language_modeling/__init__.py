@@ -3,7 +3,7 @@
     python -m gift_experiment_utils.run --config configs/language_modeling/llama1_7b/commonsense_gift_qv.yaml
     python -m gift_experiment_utils.domains.language_modeling.demo     # offline CPU mini-reproduction (`make demo`)
 
-Rows of `LM_TASKS` (tasks.py) hold what differs between tasks. Configs import this package to read
+Rows of `LM_TASKS` (specs.py) hold what differs between tasks. Configs import this package to read
 `LanguageModelingConfig`, so nothing heavy (transformers, data) is imported here.
 """
 

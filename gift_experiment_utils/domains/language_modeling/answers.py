@@ -198,14 +198,20 @@ def gold_problem(scorer: str, gold: str) -> str | None:
     return f"gold answer {gold!r} is not {needs}"
 
 
-def _require_gold(scorer: str, gold: str) -> None:
+_CHECK_DATA = "check the eval set's data file (`prepare check` lists such rows)"
+
+
+def _require_gold(scorer: str, gold: str, fix: str = _CHECK_DATA) -> None:
     problem = gold_problem(scorer, gold)
     if problem is not None:
-        raise UnreadableGold(f"{problem}; check the eval set's data file (`prepare check` lists such rows).")
+        raise UnreadableGold(f"{problem}; {fix}.")
 
 
-def numbers_match(prediction: float | None, gold: float) -> bool:
-    return prediction is not None and math.isfinite(prediction) and abs(prediction - gold) <= NUMBER_TOLERANCE
+def _compare_numbers(prediction: float | None, gold: str) -> tuple[str, bool]:
+    """The predicted number as text, and whether it is within 1e-3 of the gold number; ("", False) without one."""
+    if prediction is None:
+        return "", False
+    return f"{prediction:g}", math.isfinite(prediction) and abs(prediction - parse_number(gold)) <= NUMBER_TOLERANCE
 
 
 # ---------------------------------------------------------------------------------------------- scorers
@@ -218,12 +224,8 @@ def score_exact(generation: str, gold: str, trigger: str) -> tuple[str, bool]:
 
 def score_number(generation: str, gold: str, trigger: str = "") -> tuple[str, bool]:
     """Arithmetic: the last number of the generation within 1e-3 of the gold number."""
-    gold_value = parse_number(gold)
-    if gold_value is None:
-        problem = gold_problem("number", gold)
-        raise UnreadableGold(f"{problem}; an eval set of option letters needs the 'math' (option-letter) scorer.")
-    value = last_number(generation)
-    return ("" if value is None else f"{value:g}"), numbers_match(value, gold_value)
+    _require_gold("number", gold, "an eval set of option letters needs the 'math' (option-letter) scorer")
+    return _compare_numbers(last_number(generation), gold)
 
 
 def score_math(generation: str, gold: str, trigger: str = "") -> tuple[str, bool]:
@@ -240,12 +242,10 @@ def score_math_loreft(generation: str, gold: str, trigger: str = "") -> tuple[st
     """The math suite as LoReFT scored it (after LLM-Adapters), for the paper's AQuA column: the first capital
     A–E of the generation where the gold answer is a letter, else the last number by `loreft_last_number`."""
     _require_gold("math_loreft", gold)
-    gold_value = parse_number(gold)
-    if gold_value is None:
+    if parse_number(gold) is None:
         prediction = first_capital_letter(generation.strip())
         return prediction, prediction == gold.strip().upper()
-    value = loreft_last_number(generation)
-    return ("" if value is None else f"{value:g}"), numbers_match(value, gold_value)
+    return _compare_numbers(loreft_last_number(generation), gold)
 
 
 SCORERS: dict[str, Callable[..., tuple[str, bool]]] = {

@@ -15,7 +15,6 @@ no held-out question appears in the training set.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from .prompts import Record
@@ -54,13 +53,8 @@ class ArithmeticConfig:
 Problem = tuple[str, list[str], int]  # question, solution lines, answer
 
 
-def _people(rng: random.Random) -> tuple[tuple[str, str], tuple[str, str]]:
-    first, second = rng.sample(NAMES, 2)
-    return first, second
-
-
 def _buy_and_give(rng: random.Random, top: int) -> Problem:
-    (name, she), (friend, _) = _people(rng)
+    (name, she), (friend, _) = rng.sample(NAMES, 2)
     item = rng.choice(ITEMS)
     a, b = rng.randint(2, top), rng.randint(2, top)
     c = rng.randint(1, a + b - 1)
@@ -76,7 +70,7 @@ def _buy_and_give(rng: random.Random, top: int) -> Problem:
 
 
 def _boxes(rng: random.Random, top: int) -> Problem:
-    (name, she), _ = _people(rng)
+    (name, she), _ = rng.sample(NAMES, 2)
     item = rng.choice(ITEMS)
     a, b = rng.randint(2, 10), rng.randint(2, 10)
     c = rng.randint(1, a * b - 1)
@@ -89,7 +83,7 @@ def _boxes(rng: random.Random, top: int) -> Problem:
 
 
 def _change(rng: random.Random, top: int) -> Problem:
-    (name, _), _ = _people(rng)
+    (name, _), _ = rng.sample(NAMES, 2)
     item = rng.choice(ITEMS)
     a, b = rng.randint(2, 10), rng.randint(2, 10)
     bill = next(v for v in (20, 50, 100, 200) if v >= a * b)
@@ -101,7 +95,7 @@ def _change(rng: random.Random, top: int) -> Problem:
 
 
 def _share(rng: random.Random, top: int) -> Problem:
-    (name, she), _ = _people(rng)
+    (name, she), _ = rng.sample(NAMES, 2)
     item = rng.choice(ITEMS)
     friends, each = rng.randint(2, 10), rng.randint(2, 10)
     extra = rng.randint(1, top)
@@ -118,7 +112,7 @@ def _share(rng: random.Random, top: int) -> Problem:
 
 
 def _reading(rng: random.Random, top: int) -> Problem:
-    (name, she), _ = _people(rng)
+    (name, she), _ = rng.sample(NAMES, 2)
     pages, days, last = rng.randint(2, 10), rng.randint(2, 10), rng.randint(1, top)
     return (
         f"{name} reads {pages} pages every day for {days} days and then {last} pages on the next day. "
@@ -132,7 +126,7 @@ def _reading(rng: random.Random, top: int) -> Problem:
 
 
 def _together(rng: random.Random, top: int) -> Problem:
-    (name, _), (friend, _) = _people(rng)
+    (name, _), (friend, _) = rng.sample(NAMES, 2)
     item = rng.choice(ITEMS)
     a, times = rng.randint(2, 10), rng.randint(2, 5)
     return (
@@ -147,7 +141,7 @@ def _together(rng: random.Random, top: int) -> Problem:
 
 
 def _wages(rng: random.Random, top: int) -> Problem:
-    (name, she), _ = _people(rng)
+    (name, she), _ = rng.sample(NAMES, 2)
     rate, hours = rng.randint(5, 10), rng.randint(2, 8)
     earned = rate * hours
     lunch = rng.randint(1, max(1, earned // 2))
@@ -179,16 +173,7 @@ def _farm(rng: random.Random, top: int) -> Problem:
     )
 
 
-TEMPLATES: list[Callable[[random.Random, int], Problem]] = [
-    _buy_and_give,
-    _boxes,
-    _change,
-    _share,
-    _reading,
-    _together,
-    _wages,
-    _farm,
-]
+TEMPLATES = [_buy_and_give, _boxes, _change, _share, _reading, _together, _wages, _farm]
 
 
 def problem(seed: int, index: int, max_operand: int) -> Record:

@@ -36,39 +36,26 @@ class DataFile:
     exact: bool = True  # False: at least `count` (a file its maintainers revise)
 
 
-COMMONSENSE_SETS = (
-    "boolq",
-    "piqa",
-    "social_i_qa",
-    "hellaswag",
-    "winogrande",
-    "ARC-Easy",
-    "ARC-Challenge",
-    "openbookqa",
-)
-MATH_SETS = ("MultiArith", "gsm8k", "SVAMP", "mawps", "AddSub", "AQuA", "SingleEq")
+# The LLM-Adapters test sets: name -> examples, as in the LLM-Adapters paper's table.
+COMMONSENSE_SETS = {
+    "boolq": 3270,
+    "piqa": 1838,
+    "social_i_qa": 1954,
+    "hellaswag": 10042,
+    "winogrande": 1267,
+    "ARC-Easy": 2376,
+    "ARC-Challenge": 1172,
+    "openbookqa": 500,
+}
+MATH_SETS = {"MultiArith": 600, "gsm8k": 1319, "SVAMP": 1000, "mawps": 238, "AddSub": 395, "AQuA": 254, "SingleEq": 508}
 
-# Relative path -> format and size. The test-set sizes are those of the LLM-Adapters paper's table.
+# Relative path -> format and size.
 DATA_FILES: dict[str, DataFile] = {
     "commonsense_170k/train.json": DataFile("llm_adapters", 170_000, exact=False),
     "math_10k/train.json": DataFile("llm_adapters", 9_900, exact=False),
     "alpaca_data_cleaned/train.json": DataFile("alpaca", 51_000, exact=False),
     "ultrafeedback/train.json": DataFile("alpaca", 60_000, exact=False),
-    "boolq/test.json": DataFile("llm_adapters", 3270),
-    "piqa/test.json": DataFile("llm_adapters", 1838),
-    "social_i_qa/test.json": DataFile("llm_adapters", 1954),
-    "hellaswag/test.json": DataFile("llm_adapters", 10042),
-    "winogrande/test.json": DataFile("llm_adapters", 1267),
-    "ARC-Easy/test.json": DataFile("llm_adapters", 2376),
-    "ARC-Challenge/test.json": DataFile("llm_adapters", 1172),
-    "openbookqa/test.json": DataFile("llm_adapters", 500),
-    "MultiArith/test.json": DataFile("llm_adapters", 600),
-    "gsm8k/test.json": DataFile("llm_adapters", 1319),
-    "SVAMP/test.json": DataFile("llm_adapters", 1000),
-    "mawps/test.json": DataFile("llm_adapters", 238),
-    "AddSub/test.json": DataFile("llm_adapters", 395),
-    "AQuA/test.json": DataFile("llm_adapters", 254),
-    "SingleEq/test.json": DataFile("llm_adapters", 508),
+    **{f"{name}/test.json": DataFile("llm_adapters", count) for name, count in (COMMONSENSE_SETS | MATH_SETS).items()},
     "gsm8k_main/train.json": DataFile("gsm8k", 7473),
     "gsm8k_main/test.json": DataFile("gsm8k", 1319),
     "alpaca_eval/eval.json": DataFile("alpaca_eval", 805),
@@ -134,11 +121,7 @@ FORMATS: dict[str, Format] = {
 # ---------------------------------------------------------------------------------------------- reading
 def data_root(data_dir: str | None, default_root: str) -> Path:
     """`task.data_dir`, else $GIFT_LANGUAGE_DATA, else `<data.root>/language_data`."""
-    if data_dir:
-        return Path(data_dir)
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    return Path(default_root) / "language_data"
+    return Path(data_dir or os.environ.get(DATA_ENV) or Path(default_root) / "language_data")
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -168,25 +151,21 @@ def check_rows(rows: list[dict[str, Any]], fmt: str, path: Path) -> None:
             )
 
 
-def read_records(root: Path, relative: str, *, fmt: str | None = None) -> list[Record]:
+def read_records(root: Path, relative: str) -> list[Record]:
     """The examples of one data file as `Record`s, their fields checked, each knowing its file and row."""
-    fmt = fmt or DATA_FILES[relative].format
     path = root / relative
-    rows = read_rows(path)
+    return _records(read_rows(path), DATA_FILES[relative].format, path, source=relative.split("/")[0], file=relative)
+
+
+def _records(rows: list[dict[str, Any]], fmt: str, path: Path, *, source: str, file: str) -> list[Record]:
     check_rows(rows, fmt, path)
-    source = relative.split("/")[0]
     records = [FORMATS[fmt].read(row, source) for row in rows]
     for index, record in enumerate(records):
-        record.file, record.row = relative, index
+        record.file, record.row = file, index
     return records
 
 
 # ---------------------------------------------------------------------------------------------- extra eval files
-def known_formats() -> str:
-    """ "llm_adapters (instruction, input, output, answer), alpaca (instruction, output), ..." for error messages."""
-    return ", ".join(f"{name} ({', '.join(fmt.fields)})" for name, fmt in FORMATS.items())
-
-
 def detect_format(rows: list[Any], path: Path) -> str:
     """The format of a file: the one with the most fields among those whose fields every row has (an LLM-Adapters
     row also has Alpaca's fields). No format, or two equally specific ones, is an error naming the known formats."""
@@ -198,8 +177,10 @@ def detect_format(rows: list[Any], path: Path) -> str:
     best = [name for name in fitting if len(FORMATS[name].fields) == most]
     if len(best) != 1:
         found = f"fits {best} equally" if best else f"is in no known format (every row has {sorted(fields)})"
+        # "llm_adapters (instruction, input, output, answer), alpaca (instruction, output), ..."
+        known = ", ".join(f"{name} ({', '.join(fmt.fields)})" for name, fmt in FORMATS.items())
         raise ValueError(
-            f"{path} {found}. Known formats and the fields each row needs: {known_formats()}. Convert the file, or "
+            f"{path} {found}. Known formats and the fields each row needs: {known}. Convert the file, or "
             "name its format: task.eval_files=[{path: FILE, format: NAME}]."
         )
     return best[0]
@@ -211,8 +192,4 @@ def read_eval_file(path: Path, *, name: str, fmt: str | None = None) -> tuple[st
         raise ValueError(f"Config key 'task.eval_files': {path} does not exist.")
     rows = read_rows(path)
     fmt = fmt or detect_format(rows, path)
-    check_rows(rows, fmt, path)
-    records = [FORMATS[fmt].read(row, name) for row in rows]
-    for index, record in enumerate(records):
-        record.file, record.row = str(path), index
-    return fmt, records
+    return fmt, _records(rows, fmt, path, source=name, file=str(path))

@@ -75,25 +75,13 @@ NEUTRAL_DECODING: dict[str, Any] = {
     "stop_strings": None,
 }
 
+# LLM-Adapters' non-greedy setting; its temperature differs by task
+_BEAM4 = {"do_sample": True, "num_beams": 4, "early_stopping": True, "top_p": 0.75, "top_k": 40}
 GENERATION_PRESETS: dict[str, dict[str, Any]] = {
     "greedy": {},
     "instruct": {"no_repeat_ngram_size": 5, "repetition_penalty": 1.1},
-    "beam4_commonsense": {
-        "do_sample": True,
-        "num_beams": 4,
-        "early_stopping": True,
-        "temperature": 0.1,
-        "top_p": 0.75,
-        "top_k": 40,
-    },
-    "beam4_math": {
-        "do_sample": True,
-        "num_beams": 4,
-        "early_stopping": True,
-        "temperature": 0.3,
-        "top_p": 0.75,
-        "top_k": 40,
-    },
+    "beam4_commonsense": _BEAM4 | {"temperature": 0.1},
+    "beam4_math": _BEAM4 | {"temperature": 0.3},
     "sample_gsm8k": {"do_sample": True, "temperature": 0.1, "top_p": 0.95, "top_k": 40},
 }
 
@@ -151,7 +139,3 @@ def generate(model: Any, batch: dict[str, torch.Tensor], config: Any, *, max_len
     with checkpoint_defaults_hidden(model):
         output = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=config)
     return output[:, input_ids.shape[1] :]
-
-
-def decode_new_tokens(tokenizer: Any, new_tokens: torch.Tensor) -> list[str]:
-    return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)

@@ -28,6 +28,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gift.io import atomic_write
+
 from .answers import gold_problem
 from .formats import DATA_FILES, FORMATS, PREPARE_COMMAND, check_rows, detect_format
 from .specs import scored_files
@@ -51,8 +53,7 @@ def parse_rows(path: Path) -> tuple[list[Any] | None, str | None]:
     """(the JSON list in the file, None), else (None, what is wrong)."""
     if not path.is_file():
         return None, "missing"
-    head = path.read_bytes()[:64]
-    if head.startswith(b"version https://git-lfs"):
+    if path.read_bytes().startswith(b"version https://git-lfs"):
         return None, "a Git LFS pointer, not the data (install git-lfs and rerun)"
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
@@ -65,18 +66,13 @@ def parse_rows(path: Path) -> tuple[list[Any] | None, str | None]:
 
 def check_file(root: Path, relative: str, expected: int | None = None) -> str | None:
     """None if the file is fine, else what is wrong with it."""
-    spec = DATA_FILES[relative]
     rows, problem = load_rows(root, relative)
     if rows is None:
         return problem
-    count = len(rows)
-    if expected is not None:
-        if count != expected:
-            return f"{count} examples, expected {expected}"
-    elif spec.exact and count != spec.count:
-        return f"{count} examples, expected {spec.count}"
-    elif not spec.exact and count < spec.count:
-        return f"{count} examples, expected at least {spec.count}"
+    spec = DATA_FILES[relative]
+    exact, wanted = (True, expected) if expected is not None else (spec.exact, spec.count)
+    if len(rows) < wanted or (exact and len(rows) != wanted):
+        return f"{len(rows)} examples, expected {'' if exact else 'at least '}{wanted}"
     return None
 
 
@@ -85,10 +81,8 @@ def check(root: Path, counts: dict[str, int] | None = None, files: list[str] | N
     problems = []
     for relative in DATA_FILES if files is None else files:
         problem = check_file(root, relative, (counts or {}).get(relative))
-        status = "ok" if problem is None else problem
-        print(f"  {relative:34s} {status}")
-        if problem is not None:
-            problems.append(f"{relative}: {problem}")
+        print(f"  {relative:34s} {problem or 'ok'}")
+        problems += [] if problem is None else [f"{relative}: {problem}"]
     return problems
 
 
@@ -158,9 +152,7 @@ def select(only: list[str] | None) -> tuple[list[str] | None, list[Path]]:
 # ---------------------------------------------------------------------------------------------- builders
 def _write(path: Path, rows: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(rows, ensure_ascii=False, indent=1).encode())
 
 
 def build_gsm8k(root: Path) -> None:

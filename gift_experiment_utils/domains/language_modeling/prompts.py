@@ -38,38 +38,20 @@ class Record:
 
 
 # ---------------------------------------------------------------------------------------------- prompts
-def commonsense_prompt(record: Record) -> str:
-    return f"{record.instruction}\n"
-
-
 def alpaca_prompt(record: Record) -> str:
     if record.input.strip():
         return ALPACA_WITH_INPUT.format(instruction=record.instruction, input=record.input)
     return ALPACA_NO_INPUT.format(instruction=record.instruction)
 
 
-def gsm8k_prompt(record: Record) -> str:
-    return f"{record.instruction}{GSM8K_SUFFIX}"
-
-
 PROMPTS: dict[str, Callable[[Record], str]] = {
-    "commonsense": commonsense_prompt,
+    "commonsense": lambda record: f"{record.instruction}\n",
     "alpaca": alpaca_prompt,  # Alpaca template with or without the input block
-    "gsm8k": gsm8k_prompt,
+    "gsm8k": lambda record: f"{record.instruction}{GSM8K_SUFFIX}",
 }
 
 
 # ---------------------------------------------------------------------------------------------- targets
-def trigger_answer_target(record: Record) -> str:
-    """Commonsense: "the correct answer is <answer>" (the model writes the trigger itself)."""
-    return f"{COMMONSENSE_TRIGGER}{record.answer}"
-
-
-def output_target(record: Record) -> str:
-    """Math / instruction tuning: the reference output as it is (chain of thought or response)."""
-    return record.output
-
-
 def gsm8k_target(record: Record) -> str:
     """GSM8K: the worked solution, its "#### 18" line rewritten as "The final answer is: 18".
 
@@ -79,7 +61,9 @@ def gsm8k_target(record: Record) -> str:
 
 
 TARGETS: dict[str, Callable[[Record], str]] = {
-    "trigger_answer": trigger_answer_target,
-    "output": output_target,
+    # commonsense: "the correct answer is <answer>" (the model writes the trigger itself)
+    "trigger_answer": lambda record: f"{COMMONSENSE_TRIGGER}{record.answer}",
+    # math / instruction tuning: the reference output as it is (chain of thought or response)
+    "output": lambda record: record.output,
     "gsm8k": gsm8k_target,
 }

@@ -15,7 +15,9 @@ Adding a task is adding a row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .formats import COMMONSENSE_SETS, MATH_SETS
 from .prompts import COMMONSENSE_TRIGGER
@@ -33,12 +35,22 @@ class LMTaskSpec:
     generation: str = "greedy"  # generation.GENERATION_PRESETS key
     max_total_length: int | None = None  # cap prompt + generation instead (instruction tasks: 2048)
     val_from_train_tail: int = 0  # the last N training examples become the validation split
-    held_out_as_val: bool = False  # generated data: the held-out problems are the validation split
 
 
-def _tests(names: tuple[str, ...]) -> tuple[str, ...]:
+def _tests(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(f"{name}/test.json" for name in names)
 
+
+# Instruction tuning: AlpacaEval outputs, unscored, from the Alpaca template.
+_INSTRUCTION_TUNING: dict[str, Any] = dict(
+    test=("alpaca_eval/eval.json",),
+    prompt="alpaca",
+    target="output",
+    scorer=None,
+    generation="instruct",
+    max_new_tokens=2048,
+    max_total_length=2048,
+)
 
 LM_TASKS: dict[str, LMTaskSpec] = {
     "commonsense": LMTaskSpec(
@@ -67,30 +79,11 @@ LM_TASKS: dict[str, LMTaskSpec] = {
         scorer="number",
         max_new_tokens=256,
     ),
-    "alpaca": LMTaskSpec(
-        train="alpaca_data_cleaned/train.json",
-        test=("alpaca_eval/eval.json",),
-        prompt="alpaca",
-        target="output",
-        scorer=None,
-        generation="instruct",
-        max_new_tokens=2048,
-        max_total_length=2048,
-    ),
-    "ultrafeedback": LMTaskSpec(
-        train="ultrafeedback/train.json",
-        test=("alpaca_eval/eval.json",),
-        prompt="alpaca",
-        target="output",
-        scorer=None,
-        generation="instruct",
-        max_new_tokens=2048,
-        max_total_length=2048,
-    ),
+    "alpaca": LMTaskSpec(train="alpaca_data_cleaned/train.json", **_INSTRUCTION_TUNING),
+    "ultrafeedback": LMTaskSpec(train="ultrafeedback/train.json", **_INSTRUCTION_TUNING),
     "arithmetic": LMTaskSpec(
         train="generated:arithmetic",
-        test=(),
-        held_out_as_val=True,
+        test=(),  # the held-out problems are the validation split
         prompt="gsm8k",
         target="gsm8k",
         scorer="number",
@@ -108,10 +101,7 @@ def scored_files() -> dict[str, tuple[str, ...]]:
     """Data file -> the scorers that read its gold answers: the test sets of scored rows, and a training file
     whose tail is a validation split (GSM8K)."""
     scorers: dict[str, tuple[str, ...]] = {}
-    for spec in LM_TASKS.values():
-        if spec.scorer is None:
-            continue
-        files = [*spec.test, *([spec.train] if spec.val_from_train_tail else [])]
-        for path in files:
+    for spec in (spec for spec in LM_TASKS.values() if spec.scorer is not None):
+        for path in [*spec.test, *([spec.train] if spec.val_from_train_tail else [])]:
             scorers[path] = tuple(dict.fromkeys([*scorers.get(path, ()), spec.scorer]))
     return scorers

@@ -30,17 +30,20 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from torch import nn
 
+from gift.io import atomic_write
+
 from ...task import Splits, Task, TaskModel
 from .answers import SCORERS, gold_problem, scorers_like
 from .arithmetic import ArithmeticConfig, make_splits
 from .formats import FORMATS, data_root, read_eval_file, read_records
-from .generation import GENERATION_PRESETS, decode_new_tokens, generate, generation_config, stop_token_ids
+from .generation import GENERATION_PRESETS, generate, generation_config, stop_token_ids
 from .prompts import PROMPTS, TARGETS, Record
 from .specs import LM_TASKS, LMTaskSpec, set_name
 from .tokenization import (
@@ -147,32 +150,6 @@ class LanguageModelingConfig:
         self.arithmetic.validate()
 
 
-class TrainSet(torch.utils.data.Dataset):
-    """Training records, tokenised when read (a fast tokenizer takes well under a millisecond each)."""
-
-    def __init__(self, records: list[Record], encode: Callable[[Record], Encoded]) -> None:
-        self.records, self.encode = records, encode
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> Encoded:
-        return self.encode(self.records[index])
-
-
-class PromptSet(torch.utils.data.Dataset):
-    """Evaluation prompts; items carry their index so that scoring never depends on the order of gathering."""
-
-    def __init__(self, records: list[Record], encode: Callable[[Record], list[int]]) -> None:
-        self.records, self.encode = records, encode
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return {"index": index, "prompt_ids": self.encode(self.records[index])}
-
-
 class LanguageModelingTask(Task):
     Config = LanguageModelingConfig
     selection_metric = "accuracy"  # mean accuracy over the split's eval sets
@@ -180,8 +157,6 @@ class LanguageModelingTask(Task):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self.spec: LMTaskSpec = LM_TASKS[self.task_config.name]
-        self._tokenizer: Any = None
-        self._generation: Any = None
         self.eval_records: dict[str, list[Record]] = {}
         self.file_scorers: dict[str, str | None] = {}  # extra eval file (as given) -> its scorer (None: generations)
         self.evaluations: Counter[str] = Counter()  # evaluations of each split so far (names output files)
@@ -196,13 +171,11 @@ class LanguageModelingTask(Task):
         return self.task_config.name
 
     # ------------------------------------------------------------------ text
-    @property
+    @cached_property
     def tokenizer(self) -> Any:
-        if self._tokenizer is None:
-            from .backbone import load_tokenizer
+        from .backbone import load_tokenizer
 
-            self._tokenizer = load_tokenizer(self.task_config.tokenizer or self.config.model.name)
-        return self._tokenizer
+        return load_tokenizer(self.task_config.tokenizer or self.config.model.name)
 
     def prompt(self, record: Record) -> str:
         text = PROMPTS[self.spec.prompt](record)
@@ -232,8 +205,7 @@ class LanguageModelingTask(Task):
         """(train, val, test) records of the row, test sets filtered and capped as configured."""
         cfg, spec = self.task_config, self.spec
         if spec.train == "generated:arithmetic":
-            train, held_out = make_splits(cfg.arithmetic)
-            return (train, held_out, []) if spec.held_out_as_val else (train, [], held_out)
+            return (*make_splits(cfg.arithmetic), [])  # the held-out problems are the validation split
         root = self.data_root()
         skip_train = self.config.eval.only and not spec.val_from_train_tail  # nothing trains on it
         train = [] if skip_train else read_records(root, spec.train)
@@ -243,12 +215,11 @@ class LanguageModelingTask(Task):
         test: list[Record] = []
         for path in spec.test:
             if cfg.eval_sets is None or set_name(path) in cfg.eval_sets:
-                records = read_records(root, path)
-                test += records[: cfg.max_eval_per_set] if cfg.max_eval_per_set else records
+                test += read_records(root, path)[: cfg.max_eval_per_set or None]
         for extra in cfg.eval_files:
             fmt, records = read_eval_file(Path(extra.path), name=extra.name, fmt=extra.format)
             self.file_scorers[str(Path(extra.path))] = self._file_scorer(extra, fmt)
-            test += records[: cfg.max_eval_per_set] if cfg.max_eval_per_set else records
+            test += records[: cfg.max_eval_per_set or None]
         return train, val, test
 
     def _file_scorer(self, extra: EvalFile, fmt: str) -> str | None:
@@ -282,17 +253,15 @@ class LanguageModelingTask(Task):
         train, val, test = self.records()
         self.eval_records = {"val": val, "test": test}
         self.truncation = None if self.config.eval.only else self.check_truncation(train)
-        return Splits(
-            train=TrainSet(train, self.encode_train),
-            val=PromptSet(val, self.encode_eval) if val else None,
-            test=PromptSet(test, self.encode_eval) if test else None,
-        )
+        # evaluation items carry their index, so that scoring never depends on the order of gathering
+        return Splits(train=train, val=list(enumerate(val)) or None, test=list(enumerate(test)) or None)
 
     def collate(self, examples: list[Any], split: str) -> dict[str, Any]:
+        """Records tokenised as they are batched (a fast tokenizer takes well under a millisecond each)."""
         if split == "train":
-            return collate_train(examples, pad_id(self.tokenizer))
-        batch = collate_prompts([e["prompt_ids"] for e in examples], pad_id(self.tokenizer))
-        batch["index"] = torch.tensor([e["index"] for e in examples], dtype=torch.long)
+            return collate_train([self.encode_train(record) for record in examples], pad_id(self.tokenizer))
+        batch = collate_prompts([self.encode_eval(record) for _, record in examples], pad_id(self.tokenizer))
+        batch["index"] = torch.tensor([index for index, _ in examples], dtype=torch.long)
         return batch
 
     def check_truncation(self, records: list[Record]) -> Truncation:
@@ -319,22 +288,21 @@ class LanguageModelingTask(Task):
         return causal_lm_loss(model, batch)
 
     # ------------------------------------------------------------------ evaluation
-    @property
+    @cached_property
     def generation(self) -> Any:
-        if self._generation is None:
-            cfg, tokenizer = self.task_config, self.tokenizer
-            self._generation = generation_config(
-                cfg.generation or self.spec.generation,
-                max_new_tokens=cfg.max_new_tokens or self.spec.max_new_tokens,
-                pad_token_id=pad_id(tokenizer),
-                eos_token_ids=stop_token_ids(tokenizer, cfg.stop_tokens),
-            )
-        return self._generation
+        cfg, tokenizer = self.task_config, self.tokenizer
+        return generation_config(
+            cfg.generation or self.spec.generation,
+            max_new_tokens=cfg.max_new_tokens or self.spec.max_new_tokens,
+            pad_token_id=pad_id(tokenizer),
+            eos_token_ids=stop_token_ids(tokenizer, cfg.stop_tokens),
+        )
 
     def eval_step(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor | list]:
         max_total = None if self.task_config.max_new_tokens else self.spec.max_total_length
         new_tokens = generate(model, batch, self.generation, max_length=max_total)
-        return {"index": batch["index"], "generation": decode_new_tokens(self.tokenizer, new_tokens)}
+        generations = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        return {"index": batch["index"], "generation": generations}
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, loader: Any, split: str, gather: Callable[[Any], Any]) -> dict[str, float]:
@@ -439,9 +407,8 @@ class LanguageModelingTask(Task):
         if not _is_main_process():
             return None
         name = f"{split}_eval{self.evaluations[split]}"
-        folder = self.output_folder("predictions")
-        path = folder / f"{name}.jsonl"
-        _write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        path = self.output_folder("predictions") / f"{name}.jsonl"
+        atomic_write(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
         free = [r for r in rows if self.scorer_of(r["file"]) is None]
         if free:
             generator = self.task_config.generator_name or Path(self.run_folder).name
@@ -454,8 +421,8 @@ class LanguageModelingTask(Task):
                 }
                 for r in free
             ]
-            alpaca_eval = self.output_folder("alpaca_eval")
-            _write_text(alpaca_eval / f"{name}.json", json.dumps(outputs, indent=2, ensure_ascii=False) + "\n")
+            alpaca_eval = self.output_folder("alpaca_eval") / f"{name}.json"
+            atomic_write(alpaca_eval, (json.dumps(outputs, indent=2, ensure_ascii=False) + "\n").encode())
         return path
 
 
@@ -476,9 +443,3 @@ def _is_main_process() -> bool:
 def _where(record: Record, index: int) -> str:
     """ "gsm8k_main/train.json row 17"; a generated example (no file): "arithmetic example 17"."""
     return f"{record.file} row {record.row}" if record.file else f"{record.source} example {index}"
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

@@ -72,7 +72,7 @@ def encode_prompt(tokenizer: Any, prompt: str) -> list[int]:
 
 
 def encode_example(
-    tokenizer: Any, prompt: str, target: str, *, max_length: int, add_eos: bool = True, train_on_inputs: bool = False
+    tokenizer: Any, prompt: str, target: str, *, max_length: int, train_on_inputs: bool = False
 ) -> Encoded:
     """`prompt + target` (+ EOS) as ids, labels masked on the prompt tokens, cut to `max_length` on the right.
 
@@ -84,7 +84,7 @@ def encode_example(
     if eos_added:  # the tokenizer's own EOS (add_eos_token=True) counts as the target's end
         ids, offsets = ids[:-1], offsets[:-1]
     num_prompt = count_prompt_tokens(offsets, len(prompt))
-    if (add_eos or eos_added) and tokenizer.eos_token_id is not None:
+    if tokenizer.eos_token_id is not None:
         ids.append(tokenizer.eos_token_id)
     labels = list(ids) if train_on_inputs else [IGNORE_INDEX] * num_prompt + ids[num_prompt:]
     return Encoded(input_ids=ids[:max_length], labels=labels[:max_length])
@@ -128,20 +128,18 @@ def left_pad(sequences: list[list[int]], value: int) -> torch.Tensor:
     return torch.tensor([[value] * (width - len(s)) + list(s) for s in sequences], dtype=torch.long)
 
 
+def collate_prompts(prompts: list[list[int]], pad_token_id: int) -> dict[str, torch.Tensor]:
+    attention_mask = left_pad([[1] * len(p) for p in prompts], 0)
+    return {"input_ids": left_pad(prompts, pad_token_id), "attention_mask": attention_mask}
+
+
 def collate_train(examples: list[Encoded], pad_token_id: int) -> dict[str, torch.Tensor]:
     """Left-padded ids, attention mask, labels and position ids (0 at each sequence's first real token)."""
-    input_ids = left_pad([e.input_ids for e in examples], pad_token_id)
-    attention_mask = left_pad([[1] * len(e.input_ids) for e in examples], 0)
-    labels = left_pad([e.labels for e in examples], IGNORE_INDEX)
+    batch = collate_prompts([e.input_ids for e in examples], pad_token_id)
+    batch["labels"] = left_pad([e.labels for e in examples], IGNORE_INDEX)
     # Absolute-position models (GPT-2) need the real positions; RoPE models get the same result either way.
-    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels, "position_ids": position_ids}
-
-
-def collate_prompts(prompts: list[list[int]], pad_token_id: int) -> dict[str, torch.Tensor]:
-    input_ids = left_pad(prompts, pad_token_id)
-    attention_mask = left_pad([[1] * len(p) for p in prompts], 0)
-    return {"input_ids": input_ids, "attention_mask": attention_mask}
+    batch["position_ids"] = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    return batch
 
 
 def causal_lm_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
