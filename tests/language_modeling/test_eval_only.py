@@ -177,3 +177,14 @@ def test_prepare_check_only_checks_the_named_sets_and_files(language_data: Path,
     error = capsys.readouterr().err
     assert "--only 'boolk' is neither a set of the data folder (AQuA, ARC-Challenge" in error
     assert "Did you mean 'boolq'?" in error
+
+
+def test_prepare_check_reads_a_json_lines_eval_file_as_the_task_does(language_data: Path, tmp_path: Path, capsys):
+    lines = tmp_path / "extra.jsonl"  # task.eval_files takes JSON lines, so the check must read them too
+    lines.write_text(
+        "".join(json.dumps(row) + "\n" for row in [*COMMONSENSE_ROWS, {**COMMONSENSE_ROWS[0], "answer": ""}])
+    )
+    assert prepare_main(["check", str(language_data), "--only", str(lines)]) == 0
+    out = capsys.readouterr().out
+    assert f"  {lines}" in out and "not valid JSON" not in out
+    assert f"{lines} row {len(COMMONSENSE_ROWS)}: no gold answer" in out

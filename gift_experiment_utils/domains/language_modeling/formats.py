@@ -124,6 +124,14 @@ def data_root(data_dir: str | None, default_root: str) -> Path:
     return Path(data_dir or os.environ.get(DATA_ENV) or Path(default_root) / "language_data")
 
 
+def parse_json(path: Path) -> Any:
+    """The file's JSON: a list of its lines' values for `.jsonl` (JSON lines), else the document."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return json.loads(text)
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """A JSON list, or JSON lines."""
     if not path.is_file():
@@ -131,10 +139,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             f"Data file {path} does not exist. Build the data folder with `{PREPARE_COMMAND} {path.parent.parent}` "
             f"(or set task.data_dir / ${DATA_ENV} to a prepared folder)."
         )
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".jsonl":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    rows = json.loads(text)
+    rows = parse_json(path)
     if not isinstance(rows, list):
         raise ValueError(f"{path}: expected a JSON list of examples, got {type(rows).__name__}.")
     return rows

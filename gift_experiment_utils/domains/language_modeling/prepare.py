@@ -31,7 +31,7 @@ from typing import Any
 from gift.io import atomic_write
 
 from .answers import gold_problem
-from .formats import DATA_FILES, FORMATS, PREPARE_COMMAND, check_rows, detect_format
+from .formats import DATA_FILES, FORMATS, PREPARE_COMMAND, check_rows, detect_format, parse_json
 from .specs import scored_files
 
 SHOWN_ROWS = 100  # unreadable gold answers listed by `check` (a file that is wrong throughout lists its first 100)
@@ -50,13 +50,13 @@ def load_rows(root: Path, relative: str) -> tuple[list[dict[str, Any]] | None, s
 
 
 def parse_rows(path: Path) -> tuple[list[Any] | None, str | None]:
-    """(the JSON list in the file, None), else (None, what is wrong)."""
+    """(the JSON list, or JSON lines, in the file, None), else (None, what is wrong)."""
     if not path.is_file():
         return None, "missing"
     if path.read_bytes().startswith(b"version https://git-lfs"):
         return None, "a Git LFS pointer, not the data (install git-lfs and rerun)"
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
+        rows = parse_json(path)
     except json.JSONDecodeError as error:
         return None, f"not valid JSON ({error})"
     if not isinstance(rows, list):
