@@ -104,7 +104,8 @@ def load_backbone(settings: ModelSettings) -> nn.Module:
 def train_worker(variant: str, settings: ModelSettings) -> dict:
     """Peak memory over the variant's warm-up steps, then its steps alternating with floor steps (adapters
     swapped out) on the same weights."""
-    backbone = load_backbone(settings).train()
+    backbone = load_backbone(settings).train().requires_grad_(False)  # frozen before the warm-up step too, so
+    # that step leaves no weight gradients behind (attach() freezes it again; the floor is the frozen backbone)
     backbone.enable_input_require_grads()  # every variant back-propagates to the embeddings, as the floor does
     ids = torch.randint(backbone.config.vocab_size, (settings.batch, settings.length))
 

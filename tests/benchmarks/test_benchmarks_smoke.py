@@ -96,6 +96,19 @@ def test_targets_command_reports_every_target(tmp_path, capsys):
     assert "threshold" in capsys.readouterr().out
 
 
+def test_whole_model_train_worker_leaves_no_weight_gradients(tmp_path, monkeypatch):
+    """The warm-up floor step runs on the frozen backbone: no full-size weight gradient is computed and kept."""
+    settings, _ = whole_model.harness.parse_settings(
+        whole_model.ModelSettings, f"{TINY_MODEL} --threads 1 --in-process --output {tmp_path / 'w.json'}".split(), None
+    )
+    built = []
+    load = whole_model.load_backbone
+    monkeypatch.setattr(whole_model, "load_backbone", lambda s: built.append(load(s)) or built[-1])
+    whole_model.train_worker("floor", settings)
+    (backbone,) = built
+    assert [name for name, p in backbone.named_parameters() if p.grad is not None] == []
+
+
 def test_gpu_script_runs_on_the_cpu_at_a_tiny_size(tmp_path):
     flags = "--size tiny --device cpu --length 16 --rank 4 --warmup 1 --steps 1 --in-process"
     command = ["bash", "benchmarks/gpu.sh", *flags.split(), "--output", str(tmp_path / "gpu.json")]
